@@ -1,0 +1,210 @@
+/*
+ * evmgr: the C ABI of the evmgr event manager.
+ *
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * This header is the whole contract between the C++ core and its users: the
+ * GHC RTS adapter (C), the Haskell binding (FFI) and C programs. It is plain
+ * C99, uses only fixed-width types, and every function returns an errno value
+ * (0 on success) or a count; no C++ exception ever crosses it.
+ *
+ * Model
+ * -----
+ * A manager owns three kinds of registration, each named by an evmgr_key:
+ *   - fd registrations: interest in EVMGR_READ and/or EVMGR_WRITE on an fd,
+ *     one-shot (the default: delivered once, then gone, like threadWaitRead)
+ *     or persistent (EVMGR_PERSISTENT: level-triggered until unregistered);
+ *   - timers: fire once when the monotonic clock reaches their deadline.
+ * Each registration carries an opaque uintptr_t token chosen by the caller
+ * (a TSO pointer, a StablePtr, an index) that comes back with its event.
+ *
+ * evmgr_poll() waits until something is ready (or the timeout passes, or
+ * evmgr_wakeup() is called from any thread) and copies ready events into a
+ * caller-provided array. Events that do not fit stay queued for the next
+ * call: nothing is lost. A one-shot registration's key is dead once its
+ * event has been copied out.
+ *
+ * Keys are (slot, generation) pairs: a stale key (unregistered twice, already
+ * fired, or from before an fd was closed and its number reused) is rejected
+ * with ENOENT and never touches another registration.
+ *
+ * Threads: every function may be called from any thread, except that only
+ * one thread may be inside evmgr_poll() at a time (another gets EBUSY).
+ * Registrations made while a poll is blocked take effect in that poll.
+ */
+#ifndef EVMGR_H
+#define EVMGR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define EVMGR_API __attribute__((visibility("default")))
+#else
+#define EVMGR_API
+#endif
+
+/* Opaque manager handle. */
+typedef struct evmgr_manager evmgr_manager;
+
+/* Names a registration; 0 is never a valid key. */
+typedef uint64_t evmgr_key;
+
+/* Back-end selection. */
+typedef enum evmgr_backend {
+  EVMGR_BACKEND_AUTO = 0,   /* best available: epoll, else kqueue, else poll */
+  EVMGR_BACKEND_EPOLL = 1,  /* Linux */
+  EVMGR_BACKEND_KQUEUE = 2, /* FreeBSD, macOS, other BSDs */
+  EVMGR_BACKEND_POLL = 3    /* poll(2): portable, O(n) per wait */
+} evmgr_backend;
+
+/* Event bits: in interest masks (READ, WRITE) and in delivered events. */
+#define EVMGR_READ 0x01u    /* readable (or EOF) */
+#define EVMGR_WRITE 0x02u   /* writable */
+#define EVMGR_ERROR 0x04u   /* error or hang-up on the fd; READ/WRITE set too */
+#define EVMGR_CLOSED 0x08u  /* the fd was found closed (EBADF) while
+                               registered; the registration is removed */
+#define EVMGR_TIMEOUT 0x10u /* a timer expired */
+
+/* Registration flags. */
+#define EVMGR_ONESHOT 0x00u    /* default: delivered once, then removed */
+#define EVMGR_PERSISTENT 0x01u /* stays until evmgr_fd_unregister */
+
+/* One ready event, as filled in by evmgr_poll (24 bytes). */
+typedef struct evmgr_event {
+  uintptr_t token; /* the registration's token */
+  evmgr_key key;   /* the registration's key */
+  int32_t fd;      /* the fd, or -1 for a timer */
+  uint32_t events; /* EVMGR_* bits */
+} evmgr_event;
+
+/* ---- Lifetime ---------------------------------------------------------- */
+
+/* Creates a manager. 0, or EINVAL (unknown back-end), ENOSYS (back-end not
+ * available on this platform), ENOMEM, EMFILE/ENFILE (no fd for the kernel
+ * object). */
+EVMGR_API int evmgr_new(evmgr_backend backend, evmgr_manager **out);
+
+/* Frees the manager and its kernel objects. Pending registrations are
+ * dropped without being delivered. NULL is accepted. */
+EVMGR_API void evmgr_free(evmgr_manager *mgr);
+
+/* The back-end actually in use (never EVMGR_BACKEND_AUTO). */
+EVMGR_API evmgr_backend evmgr_backend_of(const evmgr_manager *mgr);
+
+/* Static name of a back-end ("auto", "epoll", "kqueue", "poll"), or NULL. */
+EVMGR_API const char *evmgr_backend_name(evmgr_backend backend);
+
+/* Parses a name as above; 0 or EINVAL. */
+EVMGR_API int evmgr_backend_parse(const char *name, evmgr_backend *out);
+
+/* 1 when the back-end can be created on this platform, else 0. */
+EVMGR_API int evmgr_backend_available(evmgr_backend backend);
+
+/* In the child after fork(): gives the manager fresh kernel objects (the
+ * epoll/kqueue fd and the wake-up channel are shared with the parent
+ * otherwise) and re-arms every registration. Must be the child's first call
+ * on this manager. 0 or an errno. */
+EVMGR_API int evmgr_after_fork(evmgr_manager *mgr);
+
+/* ---- fd registrations --------------------------------------------------- */
+
+/* Registers interest in `events` (EVMGR_READ and/or EVMGR_WRITE) on `fd`.
+ * Errors: EBADF (fd < 0 or not open), EINVAL (no interest bits, unknown
+ * bits), ENOMEM, ENOSPC (kernel watch limit), or another errno from the
+ * kernel. An fd the back-end cannot watch (a regular file: epoll says EPERM)
+ * is reported ready at once, as select and poll do. Several registrations
+ * may name the same fd. */
+EVMGR_API int evmgr_fd_register(evmgr_manager *mgr, int fd, uint32_t events,
+                                uint32_t flags, uintptr_t token,
+                                evmgr_key *out_key);
+
+/* Changes the interest of a live fd registration. 0, ENOENT (stale key),
+ * EINVAL, or a kernel errno. */
+EVMGR_API int evmgr_fd_modify(evmgr_manager *mgr, evmgr_key key,
+                              uint32_t events);
+
+/* Removes an fd registration; an event of it that is queued but not yet
+ * delivered is dropped. 0 or ENOENT (stale key: harmless). */
+EVMGR_API int evmgr_fd_unregister(evmgr_manager *mgr, evmgr_key key);
+
+/* ---- Timers --------------------------------------------------------------
+ * Deadlines are on the monotonic clock, in nanoseconds (evmgr_now_ns). They
+ * are clamped to INT64_MAX: a timeout of any size is valid and never
+ * overflows. A timer never fires before its deadline. Timers with equal
+ * deadlines fire in the order they were set. */
+
+/* Sets a timer firing `timeout_ns` from now (<= 0: at the next poll). */
+EVMGR_API int evmgr_timer_add(evmgr_manager *mgr, int64_t timeout_ns,
+                              uintptr_t token, evmgr_key *out_key);
+
+/* Sets a timer at an absolute deadline (evmgr_now_ns clock). */
+EVMGR_API int evmgr_timer_add_at(evmgr_manager *mgr, int64_t deadline_ns,
+                                 uintptr_t token, evmgr_key *out_key);
+
+/* Moves a pending timer to fire `timeout_ns` from now. 0 or ENOENT. */
+EVMGR_API int evmgr_timer_update(evmgr_manager *mgr, evmgr_key key,
+                                 int64_t timeout_ns);
+
+/* Cancels a timer (and drops its event if queued). 0 or ENOENT. */
+EVMGR_API int evmgr_timer_cancel(evmgr_manager *mgr, evmgr_key key);
+
+/* The manager's clock: CLOCK_MONOTONIC in nanoseconds. */
+EVMGR_API int64_t evmgr_now_ns(void);
+
+/* ---- Waiting ------------------------------------------------------------ */
+
+/* Waits up to `timeout_ns` (< 0: no limit; 0: just look) for ready events
+ * and copies at most `capacity` of them into `out`. Returns the number
+ * copied (0 on timeout or wake-up), or a negative errno: -EINTR when a signal
+ * interrupted the wait before anything was ready (nothing is lost), -EBUSY
+ * when another thread is polling, -EINVAL for a NULL array with capacity. */
+EVMGR_API int evmgr_poll(evmgr_manager *mgr, int64_t timeout_ns,
+                         evmgr_event *out, size_t capacity);
+
+/* Makes a blocked (or the next) evmgr_poll return promptly. Callable from
+ * any thread and from a signal handler. 0 or an errno. */
+EVMGR_API int evmgr_wakeup(evmgr_manager *mgr);
+
+/* An fd that becomes readable when evmgr_poll has work (the epoll or kqueue
+ * fd), for callers that must not block in C (a non-threaded Haskell program
+ * waits on it with threadWaitRead, then calls evmgr_poll with timeout 0).
+ * -1 for back-ends that have none (poll). Only new readiness shows on it:
+ * when evmgr_poll fills the whole array, call it again before waiting, and
+ * wait no longer than evmgr_next_deadline_ns for timers. */
+EVMGR_API int evmgr_pollable_fd(const evmgr_manager *mgr);
+
+/* Deadline of the earliest timer (evmgr_now_ns clock), or -1 if none. */
+EVMGR_API int64_t evmgr_next_deadline_ns(evmgr_manager *mgr);
+
+/* ---- Introspection ------------------------------------------------------ */
+
+/* Number of live registrations (fd + timers, including queued events). */
+EVMGR_API size_t evmgr_pending_count(evmgr_manager *mgr);
+
+/* Calls `visit(ctx, &token)` on every live registration's token slot, in
+ * place, with the manager's lock held; `visit` may overwrite the token (the
+ * RTS's GC moves TSOs, see Note [GC roots] in the RTS adapter) but must not
+ * call back into the manager. */
+EVMGR_API void evmgr_visit_tokens(evmgr_manager *mgr,
+                                  void (*visit)(void *ctx, uintptr_t *token),
+                                  void *ctx);
+
+/* The fd of a live fd registration (for debug printers), or -1. */
+EVMGR_API int evmgr_key_fd(evmgr_manager *mgr, evmgr_key key);
+
+/* How often, in nanoseconds, epoll and kqueue back-ends look for registered
+ * fds that were closed behind the manager's back (the kernel forgets them
+ * silently; see docs/design.md). Default 250 ms; 0 turns it off. */
+EVMGR_API void evmgr_set_closed_fd_check_interval(evmgr_manager *mgr,
+                                                  int64_t interval_ns);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EVMGR_H */

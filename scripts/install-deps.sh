@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Install every Debian package evmgr needs, idempotently.
+#
+# Usage: scripts/install-deps.sh [core|ghc|all]
+#   core  the C++ core: compilers, CMake, Boost, GoogleTest, Google Benchmark,
+#         libev and libevent (benchmark baselines)
+#   ghc   adds GHC 9.0.2, cabal and the Haskell libraries the binding and the
+#         examples use, plus the deb-src entry `apt-get source ghc` needs
+#   all   both (default)
+#
+# Only packages that are missing are installed; `apt-get update` runs only when
+# something has to be installed, so a second run costs a few dpkg queries.
+set -euo pipefail
+
+what=${1:-all}
+
+core_pkgs=(g++ clang cmake make pkg-config libboost-dev libgtest-dev libgmock-dev
+           libbenchmark-dev libev-dev libevent-dev)
+ghc_pkgs=(ghc cabal-install libghc-tasty-dev libghc-tasty-hunit-dev
+          libghc-tasty-quickcheck-dev libghc-quickcheck2-dev libghc-network-dev
+          dpkg-dev patch)
+
+case "$what" in
+  core) pkgs=("${core_pkgs[@]}") ;;
+  ghc)  pkgs=("${ghc_pkgs[@]}") ;;
+  all)  pkgs=("${core_pkgs[@]}" "${ghc_pkgs[@]}") ;;
+  *) echo "usage: $0 [core|ghc|all]" >&2; exit 2 ;;
+esac
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+# `apt-get source ghc` needs a deb-src line; add one beside Debian's own
+# sources rather than editing them.
+src_list=/etc/apt/sources.list.d/evmgr-deb-src.sources
+need_update=0
+if [ "$what" != core ] && [ ! -f "$src_list" ]; then
+  "${sudo_cmd[@]}" tee "$src_list" >/dev/null <<'SRC'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+  need_update=1
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ] && [ $need_update -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]:-(package lists only)}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+if [ ${#missing[@]} -gt 0 ]; then
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
