@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: BSD-3-Clause
+//
+// The C ABI: a thin layer that turns handles into evmgr::Manager calls.
+// Every Manager member is noexcept and reports errors as errno values, so
+// nothing here can throw; allocation goes through new (std::nothrow).
+#include "evmgr.h"
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <memory>
+
+#include "evmgr/clock.hpp"
+#include "evmgr/manager.hpp"
+
+struct evmgr_manager {
+  std::unique_ptr<evmgr::Manager> impl;
+};
+
+namespace {
+
+using evmgr::BackendKind;
+
+static_assert(EVMGR_READ == evmgr::kRead && EVMGR_WRITE == evmgr::kWrite &&
+                  EVMGR_ERROR == evmgr::kError && EVMGR_CLOSED == evmgr::kClosed &&
+                  EVMGR_TIMEOUT == evmgr::kTimeout,
+              "C ABI event bits must match the core's");
+static_assert(static_cast<int>(EVMGR_BACKEND_AUTO) == static_cast<int>(BackendKind::kAuto) &&
+                  static_cast<int>(EVMGR_BACKEND_EPOLL) == static_cast<int>(BackendKind::kEpoll) &&
+                  static_cast<int>(EVMGR_BACKEND_KQUEUE) == static_cast<int>(BackendKind::kKqueue) &&
+                  static_cast<int>(EVMGR_BACKEND_POLL) == static_cast<int>(BackendKind::kPoll),
+              "C ABI back-end numbers must match the core's");
+// evmgr_poll hands the caller's array to the core as ReadyEvent[].
+static_assert(sizeof(evmgr_event) == sizeof(evmgr::ReadyEvent) &&
+                  offsetof(evmgr_event, token) == offsetof(evmgr::ReadyEvent, token) &&
+                  offsetof(evmgr_event, key) == offsetof(evmgr::ReadyEvent, key) &&
+                  offsetof(evmgr_event, fd) == offsetof(evmgr::ReadyEvent, fd) &&
+                  offsetof(evmgr_event, events) == offsetof(evmgr::ReadyEvent, events),
+              "evmgr_event must have ReadyEvent's layout");
+
+struct BackendName {
+  evmgr_backend backend;
+  const char* name;
+};
+constexpr BackendName kBackendNames[] = {
+    {EVMGR_BACKEND_AUTO, "auto"},
+    {EVMGR_BACKEND_EPOLL, "epoll"},
+    {EVMGR_BACKEND_KQUEUE, "kqueue"},
+    {EVMGR_BACKEND_POLL, "poll"},
+};
+
+}  // namespace
+
+extern "C" {
+
+int evmgr_new(evmgr_backend backend, evmgr_manager** out) {
+  if (out == nullptr) return EINVAL;
+  *out = nullptr;
+  std::unique_ptr<evmgr_manager> handle(new (std::nothrow) evmgr_manager());
+  if (!handle) return ENOMEM;
+  if (const int err = evmgr::Manager::create(static_cast<BackendKind>(backend), &handle->impl)) {
+    return err;
+  }
+  *out = handle.release();
+  return 0;
+}
+
+void evmgr_free(evmgr_manager* mgr) { delete mgr; }
+
+evmgr_backend evmgr_backend_of(const evmgr_manager* mgr) {
+  return static_cast<evmgr_backend>(mgr->impl->backend_kind());
+}
+
+const char* evmgr_backend_name(evmgr_backend backend) {
+  for (const BackendName& entry : kBackendNames) {
+    if (entry.backend == backend) return entry.name;
+  }
+  return nullptr;
+}
+
+int evmgr_backend_parse(const char* name, evmgr_backend* out) {
+  if (name == nullptr || out == nullptr) return EINVAL;
+  for (const BackendName& entry : kBackendNames) {
+    if (std::strcmp(entry.name, name) == 0) {
+      *out = entry.backend;
+      return 0;
+    }
+  }
+  return EINVAL;
+}
+
+int evmgr_backend_available(evmgr_backend backend) {
+  const int as_int = static_cast<int>(backend);
+  if (as_int < EVMGR_BACKEND_AUTO || as_int > EVMGR_BACKEND_POLL) return 0;
+  return evmgr::Manager::available(static_cast<BackendKind>(backend)) ? 1 : 0;
+}
+
+int evmgr_after_fork(evmgr_manager* mgr) { return mgr->impl->after_fork(); }
+
+int evmgr_fd_register(evmgr_manager* mgr, int fd, uint32_t events, uint32_t flags,
+                      uintptr_t token, evmgr_key* out_key) {
+  if (out_key == nullptr || (flags & ~static_cast<uint32_t>(EVMGR_PERSISTENT)) != 0) return EINVAL;
+  return mgr->impl->register_fd(fd, events, (flags & EVMGR_PERSISTENT) != 0, token, out_key);
+}
+
+int evmgr_fd_modify(evmgr_manager* mgr, evmgr_key key, uint32_t events) {
+  return mgr->impl->modify_fd(key, events);
+}
+
+int evmgr_fd_unregister(evmgr_manager* mgr, evmgr_key key) { return mgr->impl->unregister_fd(key); }
+
+int evmgr_timer_add(evmgr_manager* mgr, int64_t timeout_ns, uintptr_t token, evmgr_key* out_key) {
+  if (out_key == nullptr) return EINVAL;
+  return mgr->impl->add_timer_at(evmgr::deadline_after(evmgr::now_ns(), timeout_ns), token,
+                                 out_key);
+}
+
+int evmgr_timer_add_at(evmgr_manager* mgr, int64_t deadline_ns, uintptr_t token,
+                       evmgr_key* out_key) {
+  if (out_key == nullptr) return EINVAL;
+  return mgr->impl->add_timer_at(deadline_ns, token, out_key);
+}
+
+int evmgr_timer_update(evmgr_manager* mgr, evmgr_key key, int64_t timeout_ns) {
+  return mgr->impl->update_timer_at(key, evmgr::deadline_after(evmgr::now_ns(), timeout_ns));
+}
+
+int evmgr_timer_cancel(evmgr_manager* mgr, evmgr_key key) { return mgr->impl->cancel_timer(key); }
+
+int64_t evmgr_now_ns(void) { return evmgr::now_ns(); }
+
+int evmgr_poll(evmgr_manager* mgr, int64_t timeout_ns, evmgr_event* out, size_t capacity) {
+  return mgr->impl->poll(timeout_ns, reinterpret_cast<evmgr::ReadyEvent*>(out), capacity);
+}
+
+int evmgr_wakeup(evmgr_manager* mgr) { return mgr->impl->wakeup(); }
+
+int evmgr_pollable_fd(const evmgr_manager* mgr) { return mgr->impl->pollable_fd(); }
+
+int64_t evmgr_next_deadline_ns(evmgr_manager* mgr) { return mgr->impl->next_deadline(); }
+
+size_t evmgr_pending_count(evmgr_manager* mgr) { return mgr->impl->pending(); }
+
+void evmgr_visit_tokens(evmgr_manager* mgr, void (*visit)(void* ctx, uintptr_t* token),
+                        void* ctx) {
+  if (visit != nullptr) mgr->impl->visit_tokens(visit, ctx);
+}
+
+int evmgr_key_fd(evmgr_manager* mgr, evmgr_key key) { return mgr->impl->fd_of(key); }
+
+void evmgr_set_closed_fd_check_interval(evmgr_manager* mgr, int64_t interval_ns) {
+  mgr->impl->set_closed_fd_check_interval(interval_ns);
+}
+
+}  // extern "C"

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The manager's clock and the saturating arithmetic every deadline uses.
+#pragma once
+
+#include <time.h>
+
+#include <climits>
+#include <cstdint>
+
+namespace evmgr {
+
+// Nanoseconds on CLOCK_MONOTONIC: immune to wall-clock steps, like the RTS's
+// own getProcessElapsedTime.
+inline std::int64_t now_ns() noexcept {
+  timespec ts;
+  // clock_gettime(CLOCK_MONOTONIC) cannot fail on a POSIX system with a
+  // valid pointer; there is nothing sensible to do if it did.
+  (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// now + delta, clamped to INT64_MAX: `threadDelay maxBound` must not wrap
+// into the past. A non-positive delta means "already due".
+inline std::int64_t deadline_after(std::int64_t now, std::int64_t delta) noexcept {
+  if (delta <= 0) return now;
+  if (now > INT64_MAX - delta) return INT64_MAX;
+  return now + delta;
+}
+
+// A wait in nanoseconds as the millisecond timeout epoll_wait/poll take,
+// rounded UP so that a 100 us wait never becomes a busy zero-timeout spin
+// and a timer never fires early. Negative means "no limit" (-1).
+inline int ns_to_poll_ms(std::int64_t ns) noexcept {
+  if (ns < 0) return -1;
+  const std::int64_t ms = ns / 1000000 + (ns % 1000000 != 0 ? 1 : 0);
+  return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+}  // namespace evmgr

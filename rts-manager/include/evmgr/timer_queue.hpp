@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: BSD-3-Clause
+//
+// The timer queue: an intrusive 4-ary min-heap.
+//
+// Why a 4-ary heap in an array rather than a node-based tree: the earliest
+// deadline is entries_[0] (O(1)); insert, cancel and update are O(log n);
+// and each entry caches its (deadline, sequence) so sifting compares
+// neighbouring array cells instead of chasing node pointers (the layout
+// libev's 4-heap uses). It is intrusive the other way round: every node
+// records its own heap position, so cancel needs no search.
+//
+// Ties: equal deadlines pop in insertion order (a 64-bit sequence number),
+// so threads that call threadDelay with the same target wake in the order
+// they slept.
+//
+// Node requirements: a `std::uint32_t heap_index` member; the queue writes
+// it on every move and sets it to kNotInHeap (UINT32_MAX) on removal.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace evmgr {
+
+template <class Node>
+class TimerQueue {
+ public:
+  static constexpr std::uint32_t kNotInHeap = UINT32_MAX;
+
+  bool empty() const noexcept { return entries_.empty(); }
+  std::size_t size() const noexcept { return entries_.size(); }
+  Node* top() const noexcept { return entries_.front().node; }
+  std::int64_t top_deadline() const noexcept { return entries_.front().deadline; }
+
+  // Makes room for one more push(), growing geometrically; throws
+  // std::bad_alloc. The push() that follows does not allocate.
+  void reserve_one_more() {
+    if (entries_.size() == entries_.capacity()) entries_.reserve(entries_.empty() ? 64 : 2 * entries_.capacity());
+  }
+
+  // Inserts node (not in the heap). Returns true if it became the earliest,
+  // so a blocked poll must be woken to shorten its timeout. Throws
+  // std::bad_alloc only if the caller did not reserve_one_more().
+  bool push(Node* node, std::int64_t deadline) {
+    entries_.push_back(Entry{deadline, next_sequence_++, node});
+    return sift_up(entries_.size() - 1) == 0;
+  }
+
+  // Removes node from anywhere in the heap.
+  void erase(Node* node) noexcept {
+    const std::size_t index = node->heap_index;
+    node->heap_index = kNotInHeap;
+    const std::size_t last = entries_.size() - 1;
+    if (index != last) {
+      entries_[index] = entries_[last];
+      entries_.pop_back();
+      place(index);
+      restore(index);
+    } else {
+      entries_.pop_back();
+    }
+  }
+
+  // Moves node to a new deadline (it goes behind existing equal deadlines).
+  // Returns true if it is now the earliest.
+  bool update(Node* node, std::int64_t deadline) noexcept {
+    const std::size_t index = node->heap_index;
+    entries_[index].deadline = deadline;
+    entries_[index].sequence = next_sequence_++;
+    return restore(index) == 0;
+  }
+
+  // Removes and returns the earliest node.
+  Node* pop() noexcept {
+    Node* node = entries_.front().node;
+    erase(node);
+    return node;
+  }
+
+  // Pops every node due at `now` (deadline <= now), earliest first.
+  template <class F>
+  void pop_expired(std::int64_t now, F&& on_expired) {
+    while (!entries_.empty() && entries_.front().deadline <= now) on_expired(pop());
+  }
+
+ private:
+  static constexpr std::size_t kArity = 4;
+
+  struct Entry {
+    std::int64_t deadline;
+    std::uint64_t sequence;
+    Node* node;
+  };
+
+  static bool before(const Entry& a, const Entry& b) noexcept {
+    return a.deadline < b.deadline || (a.deadline == b.deadline && a.sequence < b.sequence);
+  }
+
+  void place(std::size_t index) noexcept {
+    entries_[index].node->heap_index = static_cast<std::uint32_t>(index);
+  }
+
+  // Moves the entry at index to its place; returns where it ended.
+  std::size_t restore(std::size_t index) noexcept {
+    if (index > 0 && before(entries_[index], entries_[(index - 1) / kArity])) return sift_up(index);
+    return sift_down(index);
+  }
+
+  std::size_t sift_up(std::size_t index) noexcept {
+    const Entry moving = entries_[index];
+    while (index > 0) {
+      const std::size_t parent = (index - 1) / kArity;
+      if (!before(moving, entries_[parent])) break;
+      entries_[index] = entries_[parent];
+      place(index);
+      index = parent;
+    }
+    entries_[index] = moving;
+    place(index);
+    return index;
+  }
+
+  std::size_t sift_down(std::size_t index) noexcept {
+    const Entry moving = entries_[index];
+    const std::size_t count = entries_.size();
+    for (;;) {
+      const std::size_t first = index * kArity + 1;
+      if (first >= count) break;
+      std::size_t best = first;
+      const std::size_t end = first + kArity < count ? first + kArity : count;
+      for (std::size_t child = first + 1; child < end; ++child) {
+        if (before(entries_[child], entries_[best])) best = child;
+      }
+      if (!before(entries_[best], moving)) break;
+      entries_[index] = entries_[best];
+      place(index);
+      index = best;
+    }
+    entries_[index] = moving;
+    place(index);
+    return index;
+  }
+
+  std::vector<Entry> entries_;
+  std::uint64_t next_sequence_ = 0;
+};
+
+}  // namespace evmgr
