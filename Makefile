@@ -1,16 +1,18 @@
 # evmgr: top-level entry points. See README.md.
 #
-#   make demo   the main job: build everything needed and run the demo
-#   make test   every test: core (plain, ASan+UBSan, TSan), Haskell binding,
-#               patched-GHC end-to-end suite
+#   make demo   the main job: build the core and the patched GHC, then run the
+#               same program on stock select, evmgr and -threaded side by side
+#   make test   every test: core suites (plain, ASan+UBSan, TSan), the Haskell
+#               binding (threaded and not), the patched GHC's end-to-end suite
 #
 # Every target installs the Debian packages it needs first (idempotent).
 
 SHELL := /bin/bash
-JOBS ?= $(shell nproc)
+JOBS ?= 2
 BUILD := build
 
-.PHONY: all deps deps-core core core-test core-asan core-tsan test demo bench ghc ghc-test hs hs-test clean
+.PHONY: all deps deps-core core core-test core-asan core-tsan test demo \
+        bench bench-core ghc ghc-test hs-test check-patches clean
 
 all: core
 
@@ -22,23 +24,52 @@ deps:
 
 # ---- the C++ core -----------------------------------------------------------
 core: deps-core
+	@echo "== core: configure and build ($(BUILD)/core)"
 	@cmake -S . -B $(BUILD)/core -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD)/core -j $(JOBS)
 
 core-test: core
+	@echo "== core: tests"
 	@cd $(BUILD)/core && ctest --output-on-failure -j $(JOBS)
 
 core-asan: deps-core
-	@cmake -S . -B $(BUILD)/asan -DCMAKE_BUILD_TYPE=Debug -DEVMGR_SANITIZE=address >/dev/null
+	@echo "== core: tests under ASan+UBSan"
+	@cmake -S . -B $(BUILD)/asan -DCMAKE_BUILD_TYPE=Debug -DEVMGR_SANITIZE=address -DEVMGR_BUILD_BENCH=OFF >/dev/null
 	@cmake --build $(BUILD)/asan -j $(JOBS)
 	@cd $(BUILD)/asan && ctest --output-on-failure -j $(JOBS)
 
 core-tsan: deps-core
-	@cmake -S . -B $(BUILD)/tsan -DCMAKE_BUILD_TYPE=Debug -DEVMGR_SANITIZE=thread >/dev/null
+	@echo "== core: tests under TSan"
+	@cmake -S . -B $(BUILD)/tsan -DCMAKE_BUILD_TYPE=Debug -DEVMGR_SANITIZE=thread -DEVMGR_BUILD_BENCH=OFF >/dev/null
 	@cmake --build $(BUILD)/tsan -j $(JOBS)
 	@cd $(BUILD)/tsan && ctest --output-on-failure -j $(JOBS)
 
-test: core-test core-asan core-tsan
+# ---- the patched GHC --------------------------------------------------------
+check-patches: deps
+	@scripts/ghc-build.sh --check-only
+
+ghc: deps core
+	@scripts/ghc-build.sh
+
+ghc-test: ghc
+	@echo "== patched GHC: end-to-end suite"
+	@tests/e2e/run.sh
+
+# ---- the Haskell binding ----------------------------------------------------
+hs-test: deps
+	@echo "== Haskell binding: build and test (threaded and non-threaded)"
+	@scripts/hs-test.sh
+
+# ---- everything -------------------------------------------------------------
+test: core-test core-asan core-tsan hs-test ghc-test
+
+demo: deps core ghc
+	@scripts/demo.sh
+
+bench-core: deps-core
+	@bench/run-core.sh
+
+bench: bench-core
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) dist-newstyle

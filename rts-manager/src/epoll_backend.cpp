@@ -103,7 +103,23 @@ void EpollBackend::disarm(int fd) noexcept {
 }
 
 int EpollBackend::wait(std::int64_t timeout_ns) noexcept {
-  const int n = epoll_wait(epoll_fd_, ready_, kMaxEventsPerWait, ns_to_poll_ms(timeout_ns));
+  int n;
+#if EVMGR_HAVE_EPOLL_PWAIT2
+  // Nanosecond timeouts (Linux 5.11+): a threadDelay of 100 us sleeps about
+  // 100 us, not a rounded-up millisecond. Older kernels say ENOSYS once.
+  if (have_pwait2_) {
+    timespec ts;
+    ts.tv_sec = static_cast<time_t>(timeout_ns / 1000000000);
+    ts.tv_nsec = static_cast<long>(timeout_ns % 1000000000);
+    n = epoll_pwait2(epoll_fd_, ready_, kMaxEventsPerWait, timeout_ns < 0 ? nullptr : &ts, nullptr);
+    if (n >= 0 || errno != ENOSYS) goto done;
+    have_pwait2_ = false;
+  }
+#endif
+  n = epoll_wait(epoll_fd_, ready_, kMaxEventsPerWait, ns_to_poll_ms(timeout_ns));
+#if EVMGR_HAVE_EPOLL_PWAIT2
+done:
+#endif
   if (n < 0) {
     ready_count_ = 0;
     return -errno;

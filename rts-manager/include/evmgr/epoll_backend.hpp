@@ -33,6 +33,7 @@ class EpollBackend {
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd, registered level-triggered for EPOLLIN
   int ready_count_ = 0;
+  bool have_pwait2_ = true;  // cleared if the kernel lacks epoll_pwait2
   epoll_event ready_[kMaxEventsPerWait];
 };
 

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# `make demo`: one program, three runtimes, side by side.
+#
+#   select   stock Debian GHC, non-threaded (the RTS's select() loop)
+#   evmgr    the patched GHC from `make ghc`, non-threaded, default manager
+#   threaded stock Debian GHC with -threaded (GHC.Event's I/O manager)
+#
+# Scenarios: PIPES threads blocked in threadWaitRead on their own pipes,
+# woken one by one around a ring (LAPS times), and SLEEPERS threads in
+# threadDelay spread over one second. Each run is bounded by TIME_LIMIT.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+PIPES=${PIPES:-10000}
+LAPS=${LAPS:-5}
+SLEEPERS=${SLEEPERS:-100000}
+TIME_LIMIT=${TIME_LIMIT:-60}
+out=build/demo
+patched_ghc=build/ghc/bin/ghc
+mkdir -p "$out"
+
+# 10,000 pipes need 20,000 fds plus a few: raise the soft limit to the hard.
+hard=$(ulimit -Hn)
+ulimit -n "$hard"
+echo "demo: soft fd limit raised to $(ulimit -n) (the hard limit) for ${PIPES} pipes"
+
+compile() { # name ghc extra-flags...
+  local name=$1 compiler=$2
+  shift 2
+  echo "demo: compiling $name with $compiler $*" >&2
+  "$compiler" -O1 -rtsopts "$@" -outputdir "$out/$name.o" -o "$out/$name" \
+    examples/demo/WakeDemo.hs >"$out/$name.compile.log" 2>&1 ||
+    { cat "$out/$name.compile.log" >&2; exit 1; }
+}
+
+compile select /usr/bin/ghc
+compile evmgr "$patched_ghc"
+compile threaded /usr/bin/ghc -threaded
+
+# run NAME ARGS... -> prints "seconds|per-second" or the failure in the
+# program's own words.
+run() {
+  local name=$1
+  shift
+  local log="$out/$name.$1.log" line rc
+  timeout "$TIME_LIMIT" "$out/$name" "$@" >"$log" 2>&1
+  rc=$?
+  if [ $rc -eq 0 ]; then
+    line=$(grep -E '^(pipes|sleepers) ' "$log" | tail -n 1)
+    awk '{printf "%.2f s | %.0f /s", $3, $4}' <<<"$line"
+  elif [ $rc -eq 124 ]; then
+    printf 'did not finish in %s s' "$TIME_LIMIT"
+  else
+    printf 'failed: %s' "$(grep -v '^$' "$log" | head -n 1 | sed 's/^[^:]*: //')"
+  fi
+}
+
+printf '\n%-9s | %-58s | %s\n' runtime "${PIPES} threads in threadWaitRead, ${LAPS} laps" "${SLEEPERS} threads in threadDelay"
+printf '%s\n' "----------|------------------------------------------------------------|---------------------------"
+for name in select evmgr threaded; do
+  printf '%-9s | %-58s | %s\n' "$name" "$(run "$name" pipes "$PIPES" "$LAPS")" "$(run "$name" sleepers "$SLEEPERS")"
+done
+echo
+echo "evmgr row: $("$out/evmgr" +RTS --info -RTS 2>/dev/null | grep -i 'manager' | head -n 1 || true)"
