@@ -1,0 +1,384 @@
+#!/usr/bin/env bash
+# Fast path for `make ghc`: a GHC 9.0.2 in build/ghc/ that is Debian's
+# compiler and libraries with the non-threaded RTS rebuilt from the patched
+# source (ghc-patch/*.patch, the evmgr I/O manager).
+#
+# Usage: scripts/ghc-build.sh [--force]
+#
+# Result: build/ghc/bin/{ghc,ghc-pkg,runghc,ghci}, wrappers like Debian's
+# /usr/bin ones, pointing at the topdir build/ghc/lib, which is:
+#   - symlinks to everything in /usr/lib/ghc (compiler, libraries),
+#   - package.conf.d: a COPY of the global package db (never the symlink
+#     into /var/lib/ghc), with the rts entry pointing at build/ghc/lib/rts
+#     and `stdc++` added to its extra-libraries, recached;
+#   - rts/: the threaded RTS libraries are symlinks to Debian's; the
+#     non-threaded ones are rebuilt:
+#       v, debug, l (static .a): copies of Debian's archives in which the
+#         objects of every file the series touches are recompiled from the
+#         patched source with that way's flags, plus EvMgr.o and the evmgr
+#         core objects (build/core/libevmgr.a);
+#       dyn, debug_dyn, l_dyn (.so): Debian's static objects are not PIC, so
+#         the whole RTS is compiled for the way (-fPIC -dynamic) and linked
+#         like rts/ghc.mk does, with the evmgr core. Skip with
+#         GHC_RTS_WAYS="v debug l".
+#
+# Needs: build/core/libevmgr.a (`make core`), or EVMGR_LIB=/path/to/libevmgr.a.
+# Incremental: objects are rebuilt only when their source, the patches or
+# the flags change; a re-run with nothing changed takes seconds. Never
+# touches /usr/lib/ghc or /var/lib/ghc.
+#
+# Environment: BUILD (default build/), EVMGR_LIB, GHC_RTS_WAYS, JOBS (max 2).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$ROOT/build}
+case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+PREFIX=$BUILD/ghc
+TOP=$PREFIX/lib
+SRCDIR=$BUILD/ghc-src            # apt-get source ghc (pristine, never edited)
+PATCHED=$BUILD/ghc-patched       # the directories the series touches, patched
+OBJ=$BUILD/ghc-rts               # per-way objects
+SYS=/usr/lib/ghc                 # Debian's GHC: read only
+SYSGHC=$SYS/bin/ghc
+EVMGR_LIB=${EVMGR_LIB:-$BUILD/core/libevmgr.a}
+EVMGR_INC=$ROOT/ffi
+WAYS=${GHC_RTS_WAYS:-"v debug l dyn debug_dyn l_dyn"}
+JOBS=${JOBS:-2}
+[ "$JOBS" -gt 2 ] && JOBS=2
+FORCE=0
+[ "${1:-}" = "--force" ] && FORCE=1
+
+log() { echo "ghc-build: $*" >&2; }
+die() { echo "ghc-build: error: $*" >&2; exit 1; }
+
+# ---- 0. dependencies ---------------------------------------------------------
+"$ROOT/scripts/install-deps.sh" ghc
+[ -x "$SYSGHC" ] || die "$SYSGHC missing (Debian's ghc package)"
+[ "$("$SYSGHC" --numeric-version)" = 9.0.2 ] || die "need Debian's GHC 9.0.2"
+[ -f "$EVMGR_LIB" ] || die "$EVMGR_LIB missing: run \`make core' first (or set EVMGR_LIB)"
+[ -f "$EVMGR_INC/evmgr.h" ] || die "$EVMGR_INC/evmgr.h missing"
+
+# ---- 1. the source: apt-get source ghc, once ----------------------------------
+mkdir -p "$SRCDIR"
+SRC=$(find "$SRCDIR" -maxdepth 1 -type d -name 'ghc-9.0.2*' | head -n1)
+if [ -z "$SRC" ] || [ ! -f "$SRC/rts/Schedule.c" ]; then
+  log "fetching the GHC source (apt-get source ghc)"
+  (cd "$SRCDIR" && apt-get source -qq ghc >/dev/null 2>&1) \
+    || (cd "$SRCDIR" && apt-get source ghc)
+  SRC=$(find "$SRCDIR" -maxdepth 1 -type d -name 'ghc-9.0.2*' | head -n1)
+  [ -n "$SRC" ] && [ -f "$SRC/rts/Schedule.c" ] || die "apt-get source ghc gave no ghc-9.0.2 tree"
+fi
+
+# ---- 2. the patched tree (only the top-level directories the series touches) --
+PATCHES=("$ROOT"/ghc-patch/[0-9][0-9][0-9][0-9]-*.patch)
+[ -f "${PATCHES[0]}" ] || die "no patches in ghc-patch/"
+pstamp=$(cat "${PATCHES[@]}" | sha256sum | cut -d' ' -f1)
+TREE=$PATCHED/ghc-9.0.2
+if [ $FORCE = 1 ] || [ "$(cat "$PATCHED/.stamp" 2>/dev/null)" != "$pstamp" ]; then
+  log "applying ${#PATCHES[@]} patches"
+  "$ROOT/ghc-patch/check-patches.sh" "$SRC" >/dev/null
+  rm -rf "$PATCHED"
+  mkdir -p "$TREE"
+  dirs=$(sed -n 's|^+++ b/\([^/]*\)/.*|\1|p' "${PATCHES[@]}" | sort -u)
+  for d in $dirs; do cp -a "$SRC/$d" "$TREE/"; done
+  for p in "${PATCHES[@]}"; do
+    patch -s -p1 -d "$TREE" --no-backup-if-mismatch < "$p" || die "patch $p failed"
+  done
+  # rts/fs.c is a copy of utils/fs/fs.c made by the GHC build (ghc.mk).
+  cp "$SRC/utils/fs/fs.c" "$TREE/rts/fs.c"
+  echo "$pstamp" > "$PATCHED/.stamp"
+fi
+
+# Files whose objects must be rebuilt in the static ways: every .c/.cmm the
+# series touches or adds under rts/.
+mapfile -t TOUCHED < <(sed -En 's#^[+]{3} b/(rts/.*[.](c|cmm))$#\1#p' "${PATCHES[@]}" | sort -u)
+# A header change reaches objects we do not rebuild only through inline
+# functions or macros; the only one the series changes is emptyThreadQueues.
+for f in $(grep -rl --include='*.c' --include='*.cmm' -w emptyThreadQueues "$TREE/rts" | sed "s|^$TREE/||"); do
+  printf '%s\n' "${TOUCHED[@]}" | grep -qx "$f" || die "$f uses emptyThreadQueues but is not rebuilt"
+done
+
+# ---- 3. the prefix -----------------------------------------------------------
+mkdir -p "$PREFIX/bin" "$TOP/rts"
+for e in "$SYS"/*; do
+  n=$(basename "$e")
+  case "$n" in package.conf.d|rts) continue ;; esac
+  [ -L "$TOP/$n" ] || ln -sfn "$e" "$TOP/$n"
+done
+# rts/: symlink everything; the rebuilt libraries replace their symlinks below.
+for e in "$SYS"/rts/*; do
+  n=$(basename "$e")
+  [ -e "$TOP/rts/$n" ] || [ -L "$TOP/rts/$n" ] || ln -s "$e" "$TOP/rts/$n"
+done
+
+# package.conf.d: a private copy of the global db, re-synced on every run so
+# that libghc-*-dev packages installed later show up.
+PKGDB=$TOP/package.conf.d
+rm -rf "$PKGDB.new"
+mkdir -p "$PKGDB.new"
+cp -L "$SYS"/package.conf.d/*.conf "$PKGDB.new/"
+rtsconf=$(ls "$PKGDB.new"/rts*.conf)
+sed -i -e "s|^library-dirs:\( *\)$SYS/rts|library-dirs:\1$TOP/rts|" \
+       -e "s|^dynamic-library-dirs:\( *\)$SYS/rts|dynamic-library-dirs:\1$TOP/rts|" \
+       -e '/^extra-libraries:/{/stdc++/!s/$/ stdc++/}' "$rtsconf"
+grep -q "^library-dirs: *$TOP/rts" "$rtsconf" || die "could not retarget $rtsconf"
+rm -rf "$PKGDB"
+mv "$PKGDB.new" "$PKGDB"
+
+# Wrappers, like Debian's /usr/bin ones.
+cat > "$PREFIX/bin/ghc" <<EOF
+#!/bin/sh
+# GHC 9.0.2 with the evmgr non-threaded RTS (scripts/ghc-build.sh)
+exec "$SYSGHC" -B"$TOP" \${1+"\$@"}
+EOF
+cat > "$PREFIX/bin/ghc-pkg" <<EOF
+#!/bin/sh
+exec "$SYS/bin/ghc-pkg" --global-package-db "$PKGDB" \${1+"\$@"}
+EOF
+cat > "$PREFIX/bin/runghc" <<EOF
+#!/bin/sh
+exec "$SYS/bin/runghc" -f "$PREFIX/bin/ghc" \${1+"\$@"}
+EOF
+cat > "$PREFIX/bin/ghci" <<EOF
+#!/bin/sh
+exec "$PREFIX/bin/ghc" --interactive \${1+"\$@"}
+EOF
+chmod +x "$PREFIX/bin/ghc" "$PREFIX/bin/ghc-pkg" "$PREFIX/bin/runghc" "$PREFIX/bin/ghci"
+for n in ghc ghc-pkg runghc ghci; do ln -sfn "$n" "$PREFIX/bin/$n-9.0.2"; done
+"$PREFIX/bin/ghc-pkg" recache >/dev/null
+
+# ---- 4. compiling RTS sources -------------------------------------------------
+# Flags of rts/ghc.mk + mk/ways.mk + mk/config.mk (GhcRtsHcOpts=-O2,
+# GhcRtsCcOpts=-O2 -fomit-frame-pointer -g) + mk/warnings.mk, per way.
+# RtsUtils.c gets the platform strings Debian's RTS was built with.
+info_of() { "$SYSGHC" +RTS --info -RTS | sed -n "s/^ *[[,](\"$1\", \"\(.*\)\")$/\1/p"; }
+RTSUTILS_DEFS=(
+  -optc-DProjectVersion=\""$(info_of 'GHC version')"\"
+  -optc-DHostPlatform=\""$(info_of 'Host platform')"\"
+  -optc-DHostArch=\""$(info_of 'Host architecture')"\"
+  -optc-DHostOS=\""$(info_of 'Host OS')"\"
+  -optc-DHostVendor=\""$(info_of 'Host vendor')"\"
+  -optc-DBuildPlatform=\""$(info_of 'Build platform')"\"
+  -optc-DBuildArch=\""$(info_of 'Build architecture')"\"
+  -optc-DBuildOS=\""$(info_of 'Build OS')"\"
+  -optc-DBuildVendor=\""$(info_of 'Build vendor')"\"
+  -optc-DTargetPlatform=\""$(info_of 'Target platform')"\"
+  -optc-DTargetArch=\""$(info_of 'Target architecture')"\"
+  -optc-DTargetOS=\""$(info_of 'Target OS')"\"
+  -optc-DTargetVendor=\""$(info_of 'Target vendor')"\"
+  -optc-DGhcUnregisterised=\""$(info_of 'Compiler unregisterised')"\"
+  -optc-DTablesNextToCode=\""$(info_of 'Tables next to code')"\"
+)
+
+way_flags() { # $1 = way -> WAYF (WAY_<way>_HC_OPTS), CCOPT, HCOPT, COMMON, CFLAGS
+  local w=$1 base dyn
+  case "$w" in
+    v|debug|l) base=$w; dyn=0 ;;
+    dyn) base=v; dyn=1 ;;
+    debug_dyn|l_dyn) base=${w%_dyn}; dyn=1 ;;
+    *) die "unknown way $w" ;;
+  esac
+  WAYF=()
+  case "$base" in
+    v) ;;
+    l) WAYF+=(-eventlog) ;;
+    debug) WAYF+=(-optc-DDEBUG -ticky -DTICKY_TICKY -eventlog) ;;
+    *) die "unknown way $w" ;;
+  esac
+  if [ $dyn = 1 ]; then WAYF=(-fPIC -dynamic -optc-DDYNAMIC "${WAYF[@]}"); else WAYF=(-static "${WAYF[@]}"); fi
+  if [ "$base" = debug ]; then
+    CCOPT=(-optc-O2 -optc-fomit-frame-pointer -optc-g -optc-fno-omit-frame-pointer -optc-O0 -optc-g3)
+    HCOPT=(-O2 -O0)
+  else
+    CCOPT=(-optc-O2 -optc-fomit-frame-pointer -optc-g)
+    HCOPT=(-O2)
+  fi
+  COMMON=(-I"$TREE/rts" -I"$TREE/rts/dist/build" -I"$SRC/utils/fs" -I"$SYS/include" -I"$EVMGR_INC"
+          -DCOMPILING_RTS -DFS_NAMESPACE=rts -this-unit-id rts -fno-warn-deprecated-flags)
+  CFLAGS=(-optc-Wall -optc-fno-strict-aliasing -optc-fno-common
+          -optc-DCOMPILING_RTS -optc-DFS_NAMESPACE=rts "-optc-DRtsWay=\"rts_$w\"")
+}
+
+# make_cmd SRC OUT -> CMD: the command compiling SRC (relative to the tree)
+# for the way last set up by way_flags.
+make_cmd() {
+  local src=$1 out=$2 extra=()
+  case "$src" in
+    rts/RtsUtils.c) extra=("${RTSUTILS_DEFS[@]}") ;;
+    rts/RtsMessages.c|rts/Trace.c) extra=("${RTSUTILS_DEFS[0]}") ;;
+    rts/Hash.c) extra=(-optc-O3) ;;
+    rts/sm/Compact.c) extra=(-optc-Wno-inline -optc-finline-limit=2500) ;;
+    rts/sm/Evac.c) extra=(-optc-funroll-loops) ;;
+    rts/StgCRun.c) extra=(-optc-w) ;;
+  esac
+  case "$src" in
+    *.c)   CMD=("$SYSGHC" -B"$SYS" -c "$TREE/$src" -o "$out" "${WAYF[@]}" "${COMMON[@]}" "${CCOPT[@]}" "${CFLAGS[@]}" "${extra[@]}") ;;
+    *.cmm) CMD=("$SYSGHC" -B"$SYS" -c "$TREE/$src" -o "$out" "${WAYF[@]}" "${COMMON[@]}" "${HCOPT[@]}" -dcmm-lint) ;;
+    *.S)   CMD=("$SYSGHC" -B"$SYS" -c "$TREE/$src" -o "$out" "${WAYF[@]}" "${COMMON[@]}") ;;
+    *) die "cannot compile $src" ;;
+  esac
+}
+
+# run_jobs WAY < "src out" lines: compiles, JOBS at a time, the objects
+# older than their source, or all of them when the way's flags changed (the
+# patched tree is made with cp -a, so untouched sources keep their dates).
+# Forks are costly on a loaded machine: the up-to-date check uses builtins.
+run_jobs() {
+  local w=$1 n=0 src out flags old="" force=0 d=$OBJ/$1
+  way_flags "$w"
+  flags=$(printf '%s\n' "${WAYF[@]}" "${COMMON[@]}" "${CCOPT[@]}" "${HCOPT[@]}" "${CFLAGS[@]}" \
+            "${RTSUTILS_DEFS[@]}" "$SYSGHC" "$(sha256sum < "$ROOT/scripts/ghc-build.sh")" | sha256sum)
+  mkdir -p "$d"
+  [ -f "$d/.flags" ] && read -r old < "$d/.flags"
+  [ "$old" = "$flags" ] || force=1
+  while read -r src out; do
+    if [ $force = 0 ] && [ "$out" -nt "$TREE/$src" ]; then continue; fi
+    make_cmd "$src" "$out"
+    [ -d "${out%/*}" ] || mkdir -p "${out%/*}"
+    ( if "${CMD[@]}" > "$out.log" 2>&1; then :
+      else rm -f "$out"; cat "$out.log" >&2; echo "ghc-build: error: compiling $src ($w) failed" >&2; exit 1; fi ) &
+    n=$((n+1))
+    if [ $n -ge "$JOBS" ]; then wait -n || die "a compile job failed"; n=$((n-1)); fi
+  done
+  while [ $n -gt 0 ]; do wait -n || die "a compile job failed"; n=$((n-1)); done
+  echo "$flags" > "$d/.flags"
+}
+
+# The evmgr core objects, extracted once per libevmgr.a (names prefixed so
+# they cannot collide with RTS members).
+CORE=$OBJ/core
+core_stamp=$(sha256sum "$EVMGR_LIB" | cut -d' ' -f1)
+if [ "$(cat "$CORE/.stamp" 2>/dev/null)" != "$core_stamp" ]; then
+  rm -rf "$CORE"; mkdir -p "$CORE/x"
+  (cd "$CORE/x" && ar x "$EVMGR_LIB")
+  for o in "$CORE"/x/*.o; do mv "$o" "$CORE/evmgr_$(basename "$o" | tr -c 'A-Za-z0-9_.\n' '_')"; done
+  rmdir "$CORE/x"
+  echo "$core_stamp" > "$CORE/.stamp"
+fi
+CORE_OBJS=("$CORE"/evmgr_*.o)
+
+libname() { # way -> file name of Debian's RTS library for it
+  case "$1" in
+    v) echo libHSrts.a ;; debug) echo libHSrts_debug.a ;; l) echo libHSrts_l.a ;;
+    dyn) echo libHSrts-ghc9.0.2.so ;; debug_dyn) echo libHSrts_debug-ghc9.0.2.so ;;
+    l_dyn) echo libHSrts_l-ghc9.0.2.so ;;
+  esac
+}
+
+# Static way: Debian's archive with the touched objects replaced.
+build_static() {
+  local w=$1 lib d
+  lib=$(libname "$w"); d=$OBJ/$w
+  # Archive members are named <basename>.<way's object suffix>: Schedule.o,
+  # Schedule.debug_o, Schedule.l_o (mk/ways.mk: <way>_osuf).
+  local osuf=o; [ "$w" != v ] && osuf=${w}_o
+  mkdir -p "$d"
+  for s in "${TOUCHED[@]}"; do echo "$s $d/$(basename "${s%.*}").$osuf"; done | run_jobs "$w"
+  local objs=()
+  for s in "${TOUCHED[@]}"; do objs+=("$d/$(basename "${s%.*}").$osuf"); done
+  local stamp
+  stamp=$(cat "${objs[@]}" "${CORE_OBJS[@]}" "$SYS/rts/$lib" | sha256sum | cut -d' ' -f1)
+  if [ ! -L "$TOP/rts/$lib" ] && [ "$(cat "$d/.lib-stamp" 2>/dev/null)" = "$stamp" ]; then
+    log "$lib up to date"; return 0
+  fi
+  # Each replaced member must exist exactly once (the archive names members
+  # by basename); new members (EvMgr.o) must not exist yet.
+  local members; members=$(ar t "$SYS/rts/$lib")
+  for o in "${objs[@]}"; do
+    local c; c=$(grep -cx "$(basename "$o")" <<<"$members" || true)
+    case "$(basename "$o")" in
+      EvMgr.*) [ "$c" = 0 ] || die "$lib already has $(basename "$o")" ;;
+      *) [ "$c" = 1 ] || die "$lib has $c members named $(basename "$o")" ;;
+    esac
+  done
+  cp "$SYS/rts/$lib" "$d/$lib.tmp"
+  chmod u+w "$d/$lib.tmp"
+  ar r "$d/$lib.tmp" "${objs[@]}" "${CORE_OBJS[@]}"
+  ranlib "$d/$lib.tmp"
+  rm -f "$TOP/rts/$lib"
+  mv "$d/$lib.tmp" "$TOP/rts/$lib"
+  echo "$stamp" > "$d/.lib-stamp"
+  log "$lib rebuilt (${#objs[@]} objects from the patched source + evmgr core)"
+}
+
+# Dynamic way: the whole RTS, compiled -fPIC -dynamic, linked as rts/ghc.mk.
+rts_sources() { # the sources of Debian's RTS (rts/ghc.mk's rts_C_SRCS etc., Linux amd64)
+  (cd "$TREE" && {
+    ls rts/*.c rts/hooks/*.c rts/sm/*.c rts/eventlog/*.c rts/linker/*.c rts/linker/macho/*.c rts/posix/*.c 2>/dev/null \
+      | grep -v '^rts/xxhash.c$'
+    echo rts/adjustor/NativeAmd64.c
+    ls rts/*.cmm
+    echo rts/dist/build/AutoApply.cmm
+    echo rts/StgCRunAsm.S     # (empty on amd64, but part of the archive)
+    # rts/AdjustorAsm.S is for PowerPC only.
+  })
+}
+
+genapply() { # rts/dist/build/AutoApply.cmm, from utils/genapply (as rts/ghc.mk)
+  local out=$TREE/rts/dist/build/AutoApply.cmm
+  [ -f "$out" ] && return 0
+  # genapply #includes ../../includes/{ghcconfig.h,...}: give it a tree in
+  # which includes/ is the installed (generated) header directory.
+  local gd=$OBJ/genapply
+  rm -rf "$gd"; mkdir -p "$gd/utils/genapply" "$gd/out" "$(dirname "$out")"
+  cp "$SRC/utils/genapply/Main.hs" "$gd/utils/genapply/"
+  ln -s "$SYS/include" "$gd/includes"
+  "$SYSGHC" -B"$SYS" -O0 -package pretty -package containers -outputdir "$gd/out" \
+      -o "$gd/genapply" "$gd/utils/genapply/Main.hs" > "$gd/log" 2>&1 \
+    || { cat "$gd/log" >&2; die "building genapply failed"; }
+  "$gd/genapply" > "$out.tmp" && mv "$out.tmp" "$out"
+}
+
+build_dyn() {
+  local w=$1 lib d
+  lib=$(libname "$w"); d=$OBJ/$w
+  mkdir -p "$d"
+  genapply
+  # The source list must match Debian's static archive member for member.
+  local srcs; mapfile -t srcs < <(rts_sources)
+  local want have
+  want=$(for s in "${srcs[@]}"; do b=${s##*/}; echo "${b%.*}.o"; done | grep -vx EvMgr.o | sort)
+  have=$(ar t "$SYS/rts/libHSrts.a" | sort)
+  [ "$want" = "$have" ] || { diff <(echo "$want") <(echo "$have") >&2 || true; die "RTS source list does not match Debian's libHSrts.a"; }
+  for s in "${srcs[@]}"; do echo "$s $d/${s%.*}.o"; done | run_jobs "$w"
+  local objs=(); for s in "${srcs[@]}"; do objs+=("$d/${s%.*}.o"); done
+  local stamp
+  stamp=$(cat "${objs[@]}" "${CORE_OBJS[@]}" | sha256sum | cut -d' ' -f1)
+  if [ ! -L "$TOP/rts/$lib" ] && [ "$(cat "$d/.lib-stamp" 2>/dev/null)" = "$stamp" ]; then
+    log "$lib up to date"; return 0
+  fi
+  # rts/ghc.mk: ghc -this-unit-id rts -shared -dynamic -dynload deploy
+  #   -no-auto-link-packages `cat rts/dist/libs.depend` objs -o lib
+  # (libs.depend = the rts package's extra-libraries, -lffi with a system
+  # libffi), plus the evmgr core and libstdc++.
+  "$SYSGHC" -B"$SYS" -this-unit-id rts -shared -dynamic -dynload deploy -no-auto-link-packages \
+      -lm -lrt -ldl -lffi "${objs[@]}" "${CORE_OBJS[@]}" -lstdc++ \
+      -optl-Wl,-soname,"$lib" -o "$d/$lib.tmp" > "$d/link.log" 2>&1 \
+    || { cat "$d/link.log" >&2; die "linking $lib failed"; }
+  rm -f "$TOP/rts/$lib"
+  mv "$d/$lib.tmp" "$TOP/rts/$lib"
+  echo "$stamp" > "$d/.lib-stamp"
+  log "$lib rebuilt (${#objs[@]} objects, -fPIC -dynamic, + evmgr core)"
+}
+
+for w in $WAYS; do
+  case "$w" in
+    v|debug|l) build_static "$w" ;;
+    dyn|debug_dyn|l_dyn) build_dyn "$w" ;;
+    *) die "unknown way $w (known: v debug l dyn debug_dyn l_dyn)" ;;
+  esac
+done
+
+# ---- 5. smoke test ------------------------------------------------------------
+ST=$OBJ/smoke
+mkdir -p "$ST"
+cat > "$ST/Smoke.hs" <<'EOF'
+import Control.Concurrent
+main :: IO ()
+main = threadDelay 1000 >> putStrLn "ok"
+EOF
+"$PREFIX/bin/ghc" -v0 -O0 -outputdir "$ST" -o "$ST/smoke" "$ST/Smoke.hs"
+[ "$("$ST/smoke")" = ok ] || die "smoke test failed"
+mgr=$("$ST/smoke" +RTS --info | sed -n 's/.*("I\/O manager", "\(.*\)").*/\1/p')
+[ -n "$mgr" ] || die "smoke test: +RTS --info shows no I/O manager (is the patched RTS linked?)"
+log "done: $PREFIX/bin/ghc (non-threaded I/O manager: $mgr)"

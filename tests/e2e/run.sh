@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# End-to-end tests of the patched non-threaded RTS (ghc-patch/, built into
+# build/ghc by scripts/ghc-build.sh).
+#
+# Every program in this directory is compiled once per RTS way (v, debug with
+# -debug, l with -eventlog) with build/ghc/bin/ghc and run under each I/O
+# manager (+RTS --io-manager=epoll, poll, select) where the scenario allows.
+# Then a slice is compiled with Debian's stock /usr/bin/ghc, to show the
+# tests can fail: the >1024-fd program must abort there.
+#
+# Usage: tests/e2e/run.sh [-k PATTERN]   (-k: only cases whose name matches)
+# Output: one line per case (PASS/FAIL/SKIP name [seconds]), then exactly
+#         "N passed, M failed". Exit status 1 if anything failed.
+# Environment: GHC (default build/ghc/bin/ghc), STOCK_GHC (default
+#   /usr/bin/ghc), E2E_WAYS (default "v debug l"), E2E_OUT (build/e2e).
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+GHC=${GHC:-$ROOT/build/ghc/bin/ghc}
+STOCK_GHC=${STOCK_GHC:-/usr/bin/ghc}
+WAYS=${E2E_WAYS:-"v debug l"}
+OUT=${E2E_OUT:-$ROOT/build/e2e}
+FILTER=""
+[ "${1:-}" = "-k" ] && FILTER=${2:-}
+
+passed=0; failed=0
+# 5000 fds and more: raise the soft limit (the hard one if we may).
+ulimit -n 20000 2>/dev/null || { ulimit -Hn 20000 2>/dev/null && ulimit -n 20000; } \
+  || echo "warning: cannot raise RLIMIT_NOFILE to 20000 (now $(ulimit -n))" >&2
+
+[ -x "$GHC" ] || { echo "run.sh: $GHC missing: run scripts/ghc-build.sh (make ghc) first" >&2
+                   echo "0 passed, 1 failed"; exit 1; }
+mkdir -p "$OUT"
+
+selected() { [ -z "$FILTER" ] || [[ "$1" == *$FILTER* ]]; }
+result() { # status name seconds [detail]
+  case "$1" in
+    PASS) passed=$((passed+1)) ;;
+    FAIL) failed=$((failed+1)) ;;
+  esac
+  printf '%-4s %-40s %6ss%s\n' "$1" "$2" "$3" "${4:+  $4}"
+}
+
+# compile GHC WAYFLAGS PROG OUTBIN -> 0/1, log in OUTBIN.log
+compile() {
+  local ghc=$1 wf=$2 prog=$3 bin=$4
+  mkdir -p "$bin.d"
+  # shellcheck disable=SC2086
+  "$ghc" -v0 -O0 -rtsopts $wf -i"$HERE" -outputdir "$bin.d" -o "$bin" "$HERE/$prog.hs" \
+    > "$bin.log" 2>&1
+}
+
+# run NAME EXPECT TIMEOUT BIN ARGS... ; EXPECT = pass | abort:<stderr regexp>
+run_case() {
+  local name=$1 expect=$2 limit=$3; shift 3
+  selected "$name" || return 0
+  local log=$OUT/logs/${name//\//_}.log
+  mkdir -p "$OUT/logs"
+  local t0 t1 rc
+  t0=$(date +%s.%N)
+  (cd "$OUT/run" && timeout --kill-after=5 "$limit" "$@") > "$log" 2>&1
+  rc=$?
+  t1=$(date +%s.%N)
+  local secs; secs=$(printf '%.1f' "$(echo "$t1 - $t0" | bc)")
+  case "$expect" in
+    pass)
+      if [ $rc = 0 ] && grep -q '^PASS' "$log"; then result PASS "$name" "$secs"
+      else result FAIL "$name" "$secs" "exit $rc: $(grep -v '^PASS' "$log" | tail -n 2 | tr '\n' ' ')"; fi ;;
+    abort:*)
+      local re=${expect#abort:}
+      if [ $rc != 0 ] && [ $rc != 124 ] && [ $rc != 137 ] && grep -qE "$re" "$log"; then
+        result PASS "$name" "$secs" "(aborted as expected)"
+      else result FAIL "$name" "$secs" "expected an abort matching /$re/, got exit $rc"; fi ;;
+  esac
+}
+
+mkdir -p "$OUT/run"
+PROGS=(Delays Pipes ManyFds Cancel BadFd Fork Signal GcStress Many)
+
+for way in $WAYS; do
+  case "$way" in
+    v) wf="" ;;
+    debug) wf="-debug" ;;
+    l) wf="-eventlog" ;;
+    *) echo "unknown way $way" >&2; exit 2 ;;
+  esac
+  for p in "${PROGS[@]}"; do
+    bin=$OUT/$way/$p
+    selected "$p/$way/epoll $p/$way/poll $p/$way/select" || continue
+    t0=$(date +%s.%N)
+    if ! compile "$GHC" "$wf" "$p" "$bin"; then
+      result FAIL "compile $p/$way" "$(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc)")" \
+        "$(tail -n 3 "$bin.log" | tr '\n' ' ')"
+      continue
+    fi
+    rts=()
+    [ "$way" = l ] && rts=(-l)       # write an eventlog: exercise TRACING
+    for m in epoll poll select; do
+      name="$p/$way/$m"
+      case "$p" in
+        Delays)
+          if [ $m = select ]; then run_case "$name" pass 60 "$bin" +RTS --io-manager=$m "${rts[@]}" -RTS loose-order
+          else run_case "$name" pass 60 "$bin" +RTS --io-manager=$m "${rts[@]}" -RTS; fi ;;
+        ManyFds)
+          if [ $m = select ]; then
+            run_case "$name" 'abort:out of range for select' 60 "$bin" +RTS --io-manager=$m "${rts[@]}" -RTS
+          else run_case "$name" pass 60 "$bin" +RTS --io-manager=$m "${rts[@]}" -RTS; fi ;;
+        Many)
+          # select's sorted insert is O(n) per threadDelay: 20,000 threads there.
+          if [ $m = select ]; then run_case "$name-20k" pass 120 "$bin" +RTS --io-manager=$m "${rts[@]}" -RTS 20000
+          else run_case "$name" pass 120 "$bin" +RTS --io-manager=$m "${rts[@]}" -RTS 100000; fi ;;
+        GcStress)
+          run_case "$name" pass 120 "$bin" +RTS --io-manager=$m "${rts[@]}" -RTS
+          run_case "$name/-xn" pass 120 "$bin" +RTS --io-manager=$m -xn "${rts[@]}" -RTS
+          if [ $way = v ]; then run_case "$name/-c" pass 120 "$bin" +RTS --io-manager=$m -c "${rts[@]}" -RTS; fi
+          if [ $way = debug ]; then run_case "$name/-DS" pass 300 "$bin" +RTS --io-manager=$m -DS -RTS; fi ;;
+        *)
+          run_case "$name" pass 60 "$bin" +RTS --io-manager=$m "${rts[@]}" -RTS ;;
+      esac
+    done
+  done
+
+  # The option itself: --info names the manager, a bad name is an error.
+  bin=$OUT/$way/Delays
+  if [ -x "$bin" ] && selected "options/$way"; then
+    for m in epoll poll select; do
+      t0=$(date +%s.%N)
+      got=$("$bin" +RTS --io-manager=$m --info 2>&1 | sed -n 's/.*("I\/O manager", "\(.*\)").*/\1/p')
+      if [ "$got" = "$m" ]; then result PASS "options/$way/--info-$m" 0.0
+      else result FAIL "options/$way/--info-$m" 0.0 "--info says '$got'"; fi
+    done
+    def=$("$bin" +RTS --info 2>&1 | sed -n 's/.*("I\/O manager", "\(.*\)").*/\1/p')
+    if [ "$def" = epoll ]; then result PASS "options/$way/default-epoll" 0.0
+    else result FAIL "options/$way/default-epoll" 0.0 "default is '$def'"; fi
+    err=$("$bin" +RTS --io-manager=bogus -RTS 2>&1); rc=$?
+    if [ $rc != 0 ] && grep -q "unknown I/O manager" <<<"$err"; then result PASS "options/$way/unknown-name" 0.0
+    else result FAIL "options/$way/unknown-name" 0.0 "exit $rc"; fi
+    help=$("$bin" +RTS '-?' 2>&1)     # exits non-zero by design
+    if grep -q -- "--io-manager=<epoll|poll|select" <<<"$help"; then result PASS "options/$way/help" 0.0
+    else result FAIL "options/$way/help" 0.0 "+RTS -? does not document --io-manager"; fi
+  fi
+done
+
+# ---- Other ways: -dynamic (the rebuilt shared RTS), -threaded (unchanged) ------
+for extra in dyn debug_dyn l_dyn thr; do
+  case $extra in
+    dyn) wf="-dynamic" ;; debug_dyn) wf="-dynamic -debug" ;; l_dyn) wf="-dynamic -eventlog" ;;
+    thr) wf="-threaded" ;;
+  esac
+  # -threaded: GHC.Event (stock) cannot wait on regular files (epoll's EPERM
+  # surfaces as an IOError), so Pipes is not run there; its timer manager
+  # does not promise wake-up order either.
+  case $extra in
+    dyn) progs="Delays Pipes Cancel" ;;
+    debug_dyn|l_dyn) progs="Cancel GcStress" ;;
+    thr) progs="Delays Cancel ManyFds" ;;
+  esac
+  for p in $progs; do
+    selected "$p/$extra/ $p/$extra/epoll $p/$extra/poll $p/$extra/select" || continue
+    bin=$OUT/$extra/$p
+    if ! compile "$GHC" "$wf" "$p" "$bin"; then
+      result FAIL "compile $p/$extra" 0.0 "$(tail -n 3 "$bin.log" | tr '\n' ' ')"; continue
+    fi
+    if [ $extra = thr ]; then
+      # The threaded RTS waits in GHC.Event; --io-manager is not for it.
+      a=(); [ $p = Delays ] && a=(loose-order)
+      run_case "$p/thr" pass 60 "$bin" "${a[@]}"
+    else
+      for m in epoll poll select; do
+        a=(); [ $p = Delays ] && [ $m = select ] && a=(loose-order)
+        run_case "$p/$extra/$m" pass 60 "$bin" +RTS --io-manager=$m -RTS "${a[@]}"
+      done
+    fi
+  done
+done
+for extra in dyn debug_dyn l_dyn; do
+  bin=$OUT/$extra/Cancel
+  if [ -x "$bin" ] && selected "options/$extra/--info"; then
+    got=$("$bin" +RTS --info 2>&1 | sed -n 's/.*("I\/O manager", "\(.*\)").*/\1/p')
+    way=$("$bin" +RTS --info 2>&1 | sed -n 's/.*("RTS way", "\(.*\)").*/\1/p')
+    if [ "$got" = epoll ] && [ "$way" = "rts_$extra" ]; then result PASS "options/$extra/--info" 0.0
+    else result FAIL "options/$extra/--info" 0.0 "RTS way '$way', I/O manager '$got' (stock shared RTS?)"; fi
+  fi
+done
+
+# ---- The stock Debian GHC: the same tests must be able to fail -----------------
+if [ -x "$STOCK_GHC" ] && selected stock; then
+  for p in ManyFds Delays Signal; do
+    bin=$OUT/stock/$p
+    if ! compile "$STOCK_GHC" "" "$p" "$bin"; then
+      result FAIL "stock/compile $p" 0.0 "$(tail -n 3 "$bin.log" | tr '\n' ' ')"; continue
+    fi
+    case "$p" in
+      ManyFds) run_case "stock/$p/select" 'abort:out of range for select' 60 "$bin" ;;
+      Delays)  run_case "stock/$p/select" pass 60 "$bin" loose-order ;;
+      Signal)  run_case "stock/$p/select" pass 60 "$bin" ;;
+    esac
+  done
+  # Stock RTS knows no --io-manager=epoll, and its --info names no manager.
+  bin=$OUT/stock/Delays
+  if [ -x "$bin" ]; then
+    if ! "$bin" +RTS --io-manager=epoll -RTS >/dev/null 2>&1; then result PASS "stock/rejects---io-manager=epoll" 0.0
+    else result FAIL "stock/rejects---io-manager=epoll" 0.0 "the stock RTS accepted it"; fi
+  fi
+fi
+
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]
