@@ -45,8 +45,8 @@ core-tsan: deps-core
 	@cd $(BUILD)/tsan && ctest --output-on-failure -j $(JOBS)
 
 # ---- the patched GHC --------------------------------------------------------
-check-patches: deps
-	@scripts/ghc-build.sh --check-only
+check-patches: ghc
+	@ghc-patch/check-patches.sh $$(ls -d $(BUILD)/ghc-src/ghc-9.0.2* | head -n 1)
 
 ghc: deps core
 	@scripts/ghc-build.sh

@@ -55,10 +55,17 @@ run() {
   fi
 }
 
-printf '\n%-9s | %-58s | %s\n' runtime "${PIPES} threads in threadWaitRead, ${LAPS} laps" "${SLEEPERS} threads in threadDelay"
-printf '%s\n' "----------|------------------------------------------------------------|---------------------------"
+manager=$("$out/evmgr" +RTS --info -RTS 2>/dev/null | sed -n 's/.*"I\/O manager", *"\([^"]*\)".*/\1/p')
+printf '\n%-22s | %-66s | %s\n' runtime "${PIPES} threads in threadWaitRead, woken one by one (${LAPS} laps)" "${SLEEPERS} threads in threadDelay over 1 s"
+printf '%s\n' "-----------------------|--------------------------------------------------------------------|------------------------------"
 for name in select evmgr threaded; do
-  printf '%-9s | %-58s | %s\n' "$name" "$(run "$name" pipes "$PIPES" "$LAPS")" "$(run "$name" sleepers "$SLEEPERS")"
+  case $name in
+    select) label="stock GHC (select)" ;;
+    evmgr) label="patched GHC (${manager:-evmgr})" ;;
+    threaded) label="stock GHC -threaded" ;;
+  esac
+  printf '%-22s | %-66s | %s\n' "$label" "$(run "$name" pipes "$PIPES" "$LAPS")" "$(run "$name" sleepers "$SLEEPERS")"
 done
 echo
-echo "evmgr row: $("$out/evmgr" +RTS --info -RTS 2>/dev/null | grep -i 'manager' | head -n 1 || true)"
+echo "Cells: seconds | wake-ups per second, or what the program said when it failed."
+echo "The patched GHC's manager is chosen with +RTS --io-manager=epoll|poll|select (see docs/rts-adapter.md)."

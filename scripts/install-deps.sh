@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install every Debian package evmgr needs, idempotently.
 #
-# Usage: scripts/install-deps.sh [core|ghc|all]
+# Usage: scripts/install-deps.sh [core|ghc|bench|all]
 #   core  the C++ core: compilers, CMake, Boost, GoogleTest, Google Benchmark,
 #         libev and libevent (benchmark baselines)
 #   ghc   adds GHC 9.0.2, cabal and the Haskell libraries the binding and the
 #         examples use, plus the deb-src entry `apt-get source ghc` needs
-#   all   both (default)
+#   bench the load generator and plotting tools `make bench` uses
+#   all   core and ghc (default)
 #
 # Only packages that are missing are installed; `apt-get update` runs only when
 # something has to be installed, so a second run costs a few dpkg queries.
@@ -19,12 +20,14 @@ core_pkgs=(g++ clang cmake make pkg-config libboost-dev libgtest-dev libgmock-de
 ghc_pkgs=(ghc cabal-install libghc-tasty-dev libghc-tasty-hunit-dev
           libghc-tasty-quickcheck-dev libghc-quickcheck2-dev libghc-network-dev
           dpkg-dev patch)
+bench_pkgs=(wrk gnuplot-nox)
 
 case "$what" in
   core) pkgs=("${core_pkgs[@]}") ;;
   ghc)  pkgs=("${ghc_pkgs[@]}") ;;
+  bench) pkgs=("${bench_pkgs[@]}") ;;
   all)  pkgs=("${core_pkgs[@]}" "${ghc_pkgs[@]}") ;;
-  *) echo "usage: $0 [core|ghc|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [core|ghc|bench|all]" >&2; exit 2 ;;
 esac
 
 sudo_cmd=()
@@ -34,7 +37,7 @@ if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 # sources rather than editing them.
 src_list=/etc/apt/sources.list.d/evmgr-deb-src.sources
 need_update=0
-if [ "$what" != core ] && [ ! -f "$src_list" ]; then
+if { [ "$what" = ghc ] || [ "$what" = all ]; } && [ ! -f "$src_list" ]; then
   "${sudo_cmd[@]}" tee "$src_list" >/dev/null <<'SRC'
 Types: deb-src
 URIs: http://deb.debian.org/debian

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# RTS benchmarks (`make bench`): the demo program (examples/demo/WakeDemo.hs)
+# over a range of thread counts, side by side in one run, non-threaded
+# unless said:
+#   select        stock Debian GHC (select)
+#   evmgr-epoll   patched GHC, +RTS --io-manager=epoll
+#   evmgr-poll    patched GHC, +RTS --io-manager=poll
+#   threaded      stock Debian GHC, -threaded (GHC.Event)
+# ping-pong: N threads in threadWaitRead on their own pipes, woken one at a
+# time around a ring (about HOPS wake-ups per run); sleepers: N threads in
+# threadDelay spread over one second.
+# Output: build/bench/rts.md (tables), build/bench/rts-pingpong.dat, and
+# docs/img/wakeups.svg (plot, gnuplot).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+NS=${NS:-"1 10 100 500 1000 2000 5000 9000"}
+SLEEPERS=${SLEEPERS:-"10000 100000 1000000"}
+HOPS=${HOPS:-60000}
+TIME_LIMIT=${TIME_LIMIT:-120}
+REPEAT=${REPEAT:-3}
+out=build/bench/rts
+mkdir -p "$out" docs/img
+ulimit -n "$(ulimit -Hn)"
+
+build() { # name compiler flags...
+  local name=$1 compiler=$2
+  shift 2
+  "$compiler" -O1 -rtsopts "$@" -outputdir "$out/$name.o" -o "$out/$name" \
+    examples/demo/WakeDemo.hs >"$out/$name.compile.log" 2>&1 ||
+    { cat "$out/$name.compile.log" >&2; exit 1; }
+}
+echo "rts-bench: compiling WakeDemo three ways" >&2
+build stock /usr/bin/ghc
+build patched build/ghc/bin/ghc
+build threaded /usr/bin/ghc -threaded
+
+runtimes="select evmgr-epoll evmgr-poll threaded"
+cmd_of() {
+  case $1 in
+    select) echo "$out/stock" ;;
+    evmgr-epoll) echo "$out/patched +RTS --io-manager=epoll -RTS" ;;
+    evmgr-poll) echo "$out/patched +RTS --io-manager=poll -RTS" ;;
+    threaded) echo "$out/threaded" ;;
+  esac
+}
+
+# best of REPEAT runs: prints the rate (4th field), "abort" or "timeout"
+measure() { # runtime args...
+  local runtime=$1 best="" rate rc
+  shift
+  for _ in $(seq "$REPEAT"); do
+    rate=$(timeout "$TIME_LIMIT" $(cmd_of "$runtime") "$@" 2>"$out/last.err" | awk '{print $4}')
+    rc=${PIPESTATUS[0]}
+    if [ "$rc" -eq 124 ]; then echo timeout; return; fi
+    if [ -z "$rate" ]; then echo abort; return; fi
+    if [ -z "$best" ] || [ "${rate%.*}" -gt "${best%.*}" ]; then best=$rate; fi
+  done
+  echo "$best"
+}
+
+md=build/bench/rts.md
+dat=build/bench/rts-pingpong.dat
+echo "# N $runtimes" >"$dat"
+{
+  echo "### Ping-pong: wake-ups per second (best of $REPEAT)"
+  echo
+  echo "| N | ${runtimes// / | } |"
+  echo "|---:|---:|---:|---:|---:|"
+} >"$md"
+for n in $NS; do
+  laps=$(( (HOPS + n - 1) / n ))
+  row="| $n |"
+  line="$n"
+  for rt in $runtimes; do
+    r=$(measure "$rt" pipes "$n" "$laps")
+    row="$row $r |"
+    case $r in abort | timeout) line="$line ?" ;; *) line="$line $r" ;; esac
+  done
+  echo "$row" | tee -a "$md" >&2
+  echo "$line" >>"$dat"
+done
+{
+  echo
+  echo "### Sleepers: seconds for N threads in threadDelay spread over 1 s (best of $REPEAT)"
+  echo
+  echo "| N | ${runtimes// / | } |"
+  echo "|---:|---:|---:|---:|---:|"
+} >>"$md"
+for n in $SLEEPERS; do
+  row="| $n |"
+  for rt in $runtimes; do
+    best=""
+    for _ in $(seq "$REPEAT"); do
+      s=$(timeout "$TIME_LIMIT" $(cmd_of "$rt") sleepers "$n" 2>/dev/null | awk '{print $3}')
+      [ -z "$s" ] && { best="> ${TIME_LIMIT} s"; break; }
+      if [ -z "$best" ] || awk -v a="$s" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$s; fi
+    done
+    row="$row $best |"
+  done
+  echo "$row" | tee -a "$md" >&2
+done
+
+if command -v gnuplot >/dev/null; then
+  gnuplot <<GP
+set terminal svg size 800,480 dynamic font "sans,12"
+set output "docs/img/wakeups.svg"
+set title "threadWaitRead ping-pong: wake-ups per second vs waiting threads"
+set xlabel "threads waiting (N)"
+set ylabel "wake-ups per second"
+set logscale x
+set key outside right
+set datafile missing "?"
+set grid
+plot "$dat" using 1:2 with linespoints title "stock select", \
+     "" using 1:3 with linespoints title "evmgr epoll", \
+     "" using 1:4 with linespoints title "evmgr poll", \
+     "" using 1:5 with linespoints title "stock -threaded"
+GP
+  echo "rts-bench: plot written to docs/img/wakeups.svg" >&2
+fi
+cat "$md"
