@@ -13,6 +13,10 @@ namespace evmgr {
 
 namespace {
 
+// epoll_data of the wake-up channel; fd watches carry (tag << 32 | fd) with a
+// non-zero tag, so they never look like it.
+constexpr std::uint64_t kWakeData = UINT64_MAX;
+
 std::uint32_t to_epoll(Events interest, ArmMode mode) noexcept {
   std::uint32_t bits = 0;
   if (interest & kRead) bits |= EPOLLIN;
@@ -44,7 +48,7 @@ int EpollBackend::open() noexcept {
   }
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.fd = wake_fd_;
+  ev.data.u64 = kWakeData;
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
     const int err = errno;
     close();
@@ -69,12 +73,11 @@ int EpollBackend::reopen_after_fork() noexcept {
   return open();
 }
 
-int EpollBackend::arm(int fd, Events interest, ArmMode mode, bool known,
+int EpollBackend::arm(int fd, Events interest, ArmMode mode, bool known, WatchTag tag,
                       bool* replaced) noexcept {
   epoll_event ev{};
   ev.events = to_epoll(interest, mode);
-  ev.data.u64 = 0;
-  ev.data.fd = fd;
+  ev.data.u64 = (static_cast<std::uint64_t>(tag) << 32) | static_cast<std::uint32_t>(fd);
   int op = known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
   if (epoll_ctl(epoll_fd_, op, fd, &ev) == 0) return 0;
   int err = errno;
@@ -131,8 +134,8 @@ done:
 bool EpollBackend::dispatch(ReadyCallback on_ready) noexcept {
   bool woken = false;
   for (int i = 0; i < ready_count_; ++i) {
-    const int fd = ready_[i].data.fd;
-    if (fd == wake_fd_) {
+    const std::uint64_t data = ready_[i].data.u64;
+    if (data == kWakeData) {
       std::uint64_t count;
       // EAGAIN: another dispatch drained it already; nothing else can fail
       // on a valid nonblocking eventfd with an 8-byte buffer.
@@ -140,7 +143,8 @@ bool EpollBackend::dispatch(ReadyCallback on_ready) noexcept {
       woken = true;
       continue;
     }
-    on_ready(fd, from_epoll(ready_[i].events));
+    on_ready(static_cast<int>(static_cast<std::uint32_t>(data)), from_epoll(ready_[i].events),
+             static_cast<WatchTag>(data >> 32));
   }
   ready_count_ = 0;
   return woken;

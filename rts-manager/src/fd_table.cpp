@@ -11,8 +11,9 @@ FdSlot& FdTable::get(int fd) {
     // Geometric growth keeps registration amortised O(1). The intrusive
     // lists move with their slots (Boost.Intrusive fixes the neighbours'
     // links on move), so growing while waiters are linked is safe.
-    const std::size_t grown = std::max<std::size_t>({needed, slots_.size() * 2, 64});
-    if (grown > slots_.capacity()) slots_.reserve(grown);
+    if (needed > slots_.capacity()) {
+      slots_.reserve(std::max<std::size_t>({needed, slots_.capacity() * 2, 64}));
+    }
     slots_.resize(needed);
   }
   return slots_[fd];

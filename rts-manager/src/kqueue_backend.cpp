@@ -47,37 +47,41 @@ void KqueueBackend::close() noexcept {
 }
 
 int KqueueBackend::reopen_after_fork() noexcept {
-  // A kqueue is not inherited by a child (BSD semantics); the number may
-  // even name another file now, so close only what is still a kqueue-ish fd
-  // of ours and start afresh.
-  close();
+  // A kqueue is not inherited by a child (BSD semantics): the old number is
+  // free in the child and may already name a file it opened, so it must
+  // not be closed. Start afresh.
+  kqueue_fd_ = -1;
+  ready_count_ = 0;
   return open();
 }
 
-int KqueueBackend::arm(int fd, Events interest, ArmMode mode, bool known,
+int KqueueBackend::arm(int fd, Events interest, ArmMode mode, bool known, WatchTag tag,
                        bool* /*replaced*/) noexcept {
-  struct kevent changes[2];
+  void* const label = reinterpret_cast<void*>(static_cast<std::uintptr_t>(tag));
+  // EV_ADD on an existing knote keeps its old EV_ONESHOT flag (FreeBSD's
+  // kqueue_register), so a known fd's filters are deleted first and added
+  // afresh: otherwise a level-triggered re-arm of a one-shot knote would
+  // silently stay one-shot and starve a persistent waiter. Both go in the
+  // same kevent() call.
+  struct kevent changes[4];
   int n = 0;
   const unsigned short add = EV_ADD | EV_ENABLE | (mode == ArmMode::kOneShot ? EV_ONESHOT : 0);
-  if (interest & kRead) {
-    EV_SET(&changes[n++], fd, EVFILT_READ, add | EV_RECEIPT, 0, 0, nullptr);
-  } else if (known) {
+  if (known) {
     EV_SET(&changes[n++], fd, EVFILT_READ, EV_DELETE | EV_RECEIPT, 0, 0, nullptr);
-  }
-  if (interest & kWrite) {
-    EV_SET(&changes[n++], fd, EVFILT_WRITE, add | EV_RECEIPT, 0, 0, nullptr);
-  } else if (known) {
     EV_SET(&changes[n++], fd, EVFILT_WRITE, EV_DELETE | EV_RECEIPT, 0, 0, nullptr);
   }
-  struct kevent receipts[2];
+  if (interest & kRead) EV_SET(&changes[n++], fd, EVFILT_READ, add | EV_RECEIPT, 0, 0, label);
+  if (interest & kWrite) EV_SET(&changes[n++], fd, EVFILT_WRITE, add | EV_RECEIPT, 0, 0, label);
+  struct kevent receipts[4];
   const struct timespec no_wait = {0, 0};
   const int got = kevent(kqueue_fd_, changes, n, receipts, n, &no_wait);
   if (got < 0) return errno;
   for (int i = 0; i < got; ++i) {
     if (!(receipts[i].flags & EV_ERROR) || receipts[i].data == 0) continue;
     const int err = static_cast<int>(receipts[i].data);
-    // Deleting a filter the kernel already dropped is what we wanted.
-    if (err == ENOENT && (changes[i].flags & EV_DELETE)) continue;
+    // Deleting a filter the kernel already dropped (or never had) is what
+    // we wanted; a closed fd shows up again as EBADF on the EV_ADD.
+    if ((changes[i].flags & EV_DELETE) && (err == ENOENT || err == EBADF)) continue;
     return err;
   }
   return 0;
@@ -128,7 +132,7 @@ bool KqueueBackend::dispatch(ReadyCallback on_ready) noexcept {
       // epoll's hang-up so every back-end tells the same story.
       if (ev.flags & EV_EOF) events |= kError | kRead | kWrite;
     }
-    on_ready(fd, events);
+    on_ready(fd, events, static_cast<WatchTag>(reinterpret_cast<std::uintptr_t>(ev.udata)));
   }
   ready_count_ = 0;
   return woken;

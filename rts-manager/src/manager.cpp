@@ -26,10 +26,15 @@
 // epoll and kqueue drop the watch of a file that is closed, silently: a
 // thread waiting on it would wait forever, where select() would have said
 // EBADF (and the RTS raised an IOError in the thread, GHC #4934). We catch
-// it two ways:
+// it three ways:
 //   - When an fd is armed again and epoll says ENOENT for a watch we never
 //     removed, its file was closed and the number reused: the old waiters
 //     get kClosed.
+//   - Back-ends that cannot tell (poll, kqueue), and fds epoll refuses
+//     (regular files), record the file's (device, inode) when the fd gains
+//     its first waiter; a later registration on the same number compares,
+//     and on a mismatch the old waiters get kClosed instead of the new
+//     file's readiness.
 //   - Every closed_fd_check_ns_ (250 ms by default) a poll that has fd
 //     waiters checks each waited-on fd with fcntl(F_GETFD); EBADF means
 //     closed, and its waiters get kClosed. Blocking waits are cut to that
@@ -45,12 +50,14 @@
 //
 // Note [Wake-ups]
 // ~~~~~~~~~~~~~~~
-// wakeup() writes the back-end's channel only when wake_pending_ flips from
-// false to true, so a burst of wake-ups costs one write. poll() clears the
-// flag when it starts (a wake-up that came before the poll makes it return
-// at once, after one non-blocking look) and after draining the channel. A
-// wake-up that slips between the drain and the clear is absorbed by the
-// return already under way, which is all wakeup() promises.
+// Two reasons interrupt a blocked wait: the user's wakeup(), after which
+// poll() returns, and the manager's own kick (a new earliest timer, or a
+// change the poll back-end's snapshot cannot see), after which poll()
+// recomputes its wait and carries on. wake_requested_ records the first;
+// channel_pending_ makes a burst of either cost one write to the back-end's
+// channel. poll() clears channel_pending_ after draining the channel and
+// only then reads wake_requested_, so a wakeup() is either seen by that read
+// or finds the flag clear and writes the channel again: never lost.
 //
 // Note [Fork]
 // ~~~~~~~~~~~
@@ -62,6 +69,7 @@
 #include "evmgr/manager.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <new>
@@ -91,6 +99,14 @@ BackendKind resolve_auto() noexcept {
   if (EVMGR_HAVE_EPOLL) return BackendKind::kEpoll;
   if (EVMGR_HAVE_KQUEUE) return BackendKind::kKqueue;
   return BackendKind::kPoll;
+}
+
+bool file_identity(int fd, FileIdentity* out) noexcept {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return false;
+  out->device = st.st_dev;
+  out->inode = st.st_ino;
+  return true;
 }
 
 }  // namespace
@@ -125,6 +141,7 @@ int Manager::create(BackendKind kind, std::unique_ptr<Manager>* out) noexcept {
     using B = std::decay_t<decltype(b)>;
     mgr->reports_closed_fds_ = B::kReportsClosedFds;
     mgr->wait_sees_changes_live_ = B::kWaitSeesChangesLive;
+    mgr->detects_replaced_files_ = B::kDetectsReplacedFiles;
     mgr->pollable_fd_ = b.pollable_fd();
   });
   mgr->next_closed_fd_check_ = deadline_after(now_ns(), mgr->closed_fd_check_ns_);
@@ -141,7 +158,12 @@ Manager::~Manager() {
 // ---- internal helpers (mu_ held) -------------------------------------------
 
 void Manager::note_change_for_poller() noexcept {
-  if (polling_ && !wait_sees_changes_live_) (void)wakeup();
+  if (polling_ && !wait_sees_changes_live_) (void)kick();
+}
+
+int Manager::kick() noexcept {
+  if (channel_pending_.exchange(true, std::memory_order_acq_rel)) return 0;
+  return with_backend([](auto& b) { return b.wakeup(); });
 }
 
 void Manager::queue(Registration& node, Events events) noexcept {
@@ -178,9 +200,12 @@ int Manager::sync_kernel(int fd, FdSlot& slot, Events extra_interest, bool extra
   }
   const ArmMode mode = wanted.any_one_shot ? ArmMode::kOneShot : ArmMode::kLevel;
   if (!force && wanted.events == slot.armed && wanted.any_one_shot == slot.one_shot) return 0;
-  const int err =
-      with_backend([&](auto& b) { return b.arm(fd, wanted.events, mode, slot.known, replaced); });
+  if (++last_tag_ == 0) last_tag_ = 1;  // tags are never 0
+  const WatchTag tag = last_tag_;
+  const int err = with_backend(
+      [&](auto& b) { return b.arm(fd, wanted.events, mode, slot.known, tag, replaced); });
   if (err != 0) return err;
+  slot.tag = tag;
   slot.known = true;
   slot.armed = wanted.events;
   slot.one_shot = wanted.any_one_shot;
@@ -216,13 +241,15 @@ void Manager::resync_after_event(int fd, FdSlot& slot) noexcept {
   close_slot(fd, slot, err == EBADF ? (kClosed | kError) : (kError | kRead | kWrite));
 }
 
-void Manager::on_ready(void* self, int fd, Events events) noexcept {
-  static_cast<Manager*>(self)->fd_ready(fd, events);
+void Manager::on_ready(void* self, int fd, Events events, WatchTag tag) noexcept {
+  static_cast<Manager*>(self)->fd_ready(fd, events, tag);
 }
 
-void Manager::fd_ready(int fd, Events events) noexcept {
+void Manager::fd_ready(int fd, Events events, WatchTag tag) noexcept {
   FdSlot* slot = fds_.find(fd);
   if (slot == nullptr) return;
+  // An event from a watch we no longer own (see WatchTag): not this fd's.
+  if (tag != 0 && tag != slot->tag) return;
   if (slot->one_shot) slot->armed = 0;  // the kernel disarmed it on delivery
   if (events & kClosed) {
     close_slot(fd, *slot, kClosed | kError);
@@ -263,7 +290,7 @@ void Manager::queue_always_ready() noexcept {
 void Manager::check_closed_fds() noexcept {
   for (std::size_t fd = 0; fd < fds_.size(); ++fd) {
     FdSlot& slot = fds_[fd];
-    if (slot.waiters.empty() || slot.always_ready) continue;
+    if (slot.waiters.empty()) continue;
     if (fcntl(static_cast<int>(fd), F_GETFD) < 0 && errno == EBADF) {
       close_slot(static_cast<int>(fd), slot, kClosed | kError);
     }
@@ -321,16 +348,32 @@ int Manager::register_fd(int fd, Events interest, bool persistent, std::uintptr_
   node->persistent = persistent;
   ++fd_registrations_;
 
+  // A second waiter on a number whose file we cannot track through the
+  // kernel: make sure it is still the same file (Note [Closed fds]).
+  if (!slot->waiters.empty() && slot->has_identity) {
+    FileIdentity current;
+    if (!file_identity(fd, &current)) {
+      release(*node);
+      return EBADF;
+    }
+    if (!(current == slot->identity)) {
+      fail_waiters(*slot, kClosed | kError);
+      slot->always_ready = false;
+      slot->has_identity = false;
+    }
+  }
+
   // Always ask the kernel, even if the fd looks armed already: that is how
-  // we learn that its file was replaced (Note [Closed fds]).
+  // epoll tells us that its file was replaced (Note [Closed fds]).
   bool replaced = false;
-  const int err = slot->always_ready
-                      ? EPERM
-                      : sync_kernel(fd, *slot, interest, !persistent, true, &replaced);
-  if (replaced) {
-    // The waiters already here were waiting on a file that was closed; the
-    // kernel's new watch (for the new file) stays.
-    fail_waiters(*slot, kClosed | kError);
+  const int err = sync_kernel(fd, *slot, interest, !persistent, true, &replaced);
+  if (replaced) fail_waiters(*slot, kClosed | kError);  // waited on a closed file
+  if (err != 0 && err != EPERM) {
+    release(*node);
+    return err;
+  }
+  if (slot->waiters.empty() && (!detects_replaced_files_ || err == EPERM)) {
+    slot->has_identity = file_identity(fd, &slot->identity);
   }
   if (err == EPERM) {
     // The back-end cannot watch this fd (epoll and a regular file): it is
@@ -344,10 +387,7 @@ int Manager::register_fd(int fd, Events interest, bool persistent, std::uintptr_
     } else {
       queue(*node, interest);
     }
-    if (polling_) (void)wakeup();
-  } else if (err != 0) {
-    release(*node);
-    return err;
+    if (polling_) (void)kick();
   } else {
     slot->waiters.push_back(*node);
   }
@@ -407,7 +447,7 @@ int Manager::add_timer_at(std::int64_t deadline_ns, std::uintptr_t token, Key* k
   if (node == nullptr) return ENOMEM;
   node->kind = Registration::Kind::kTimer;
   node->token = token;
-  if (timers_.push(node, deadline_ns) && polling_) (void)wakeup();
+  if (timers_.push(node, deadline_ns) && polling_) (void)kick();
   *key = node->key();
   return 0;
 }
@@ -431,7 +471,7 @@ int Manager::update_timer_at(Key key, std::int64_t deadline_ns) noexcept {
     node->fired = 0;
     earliest = timers_.push(node, deadline_ns);
   }
-  if (earliest && polling_) (void)wakeup();
+  if (earliest && polling_) (void)kick();
   return 0;
 }
 
@@ -452,7 +492,7 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
   if (polling_) return -EBUSY;
   const std::int64_t start = now_ns();
   const std::int64_t limit = timeout_ns < 0 ? INT64_MAX : deadline_after(start, timeout_ns);
-  bool woken = wake_pending_.exchange(false, std::memory_order_acq_rel);
+  bool woken = wake_requested_.exchange(false, std::memory_order_acq_rel);
   bool looked = false;
   for (;;) {
     const std::int64_t now = now_ns();
@@ -484,17 +524,15 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
     }
     const bool channel_fired =
         with_backend([this](auto& b) { return b.dispatch(ReadyCallback{this, &Manager::on_ready}); });
-    if (channel_fired) {
-      wake_pending_.store(false, std::memory_order_release);
-      woken = true;
-    }
+    if (channel_fired) channel_pending_.store(false, std::memory_order_release);
+    if (wake_requested_.exchange(false, std::memory_order_acq_rel)) woken = true;
   }
   return drain(out, capacity);
 }
 
 int Manager::wakeup() noexcept {
-  if (wake_pending_.exchange(true, std::memory_order_acq_rel)) return 0;
-  return with_backend([](auto& b) { return b.wakeup(); });
+  wake_requested_.store(true, std::memory_order_release);
+  return kick();
 }
 
 int Manager::after_fork() noexcept {
@@ -503,7 +541,8 @@ int Manager::after_fork() noexcept {
   new (&mu_) std::mutex();
   std::lock_guard<std::mutex> lock(mu_);
   polling_ = false;
-  wake_pending_.store(false);
+  wake_requested_.store(false);
+  channel_pending_.store(false);
   if (const int err = with_backend([](auto& b) { return b.reopen_after_fork(); })) return err;
   pollable_fd_ = with_backend([](auto& b) { return b.pollable_fd(); });
   for (std::size_t fd = 0; fd < fds_.size(); ++fd) {

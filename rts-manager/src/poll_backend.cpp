@@ -78,7 +78,7 @@ int PollBackend::reopen_after_fork() noexcept {
   return open();
 }
 
-int PollBackend::arm(int fd, Events interest, ArmMode mode, bool /*known*/,
+int PollBackend::arm(int fd, Events interest, ArmMode mode, bool /*known*/, WatchTag /*tag*/,
                      bool* /*replaced*/) noexcept {
   // poll(2) would only say POLLNVAL later; the contract wants EBADF now.
   if (fd < 0 || fcntl(fd, F_GETFD) < 0) return EBADF;
@@ -155,7 +155,9 @@ bool PollBackend::dispatch(ReadyCallback on_ready) noexcept {
     const int index = index_of_fd_[fd];
     if (index <= 0) continue;
     if (one_shot_[index]) remove_at(static_cast<std::size_t>(index));
-    on_ready(fd, from_poll(revents));
+    // poll(2) watches fd numbers, not files: no stale watch can exist, so
+    // it reports no tag.
+    on_ready(fd, from_poll(revents), 0);
   }
   return woken;
 }

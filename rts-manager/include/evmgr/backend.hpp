@@ -15,9 +15,9 @@
 //       (they are shared with it) and creates fresh ones. The manager re-arms
 //       every fd afterwards.
 //   int arm(int fd, Events interest, ArmMode mode, bool known,
-//           bool* replaced) noexcept;
+//           WatchTag tag, bool* replaced) noexcept;
 //       Asks the kernel to report `interest` (kRead/kWrite, never empty) on
-//       fd. `known` says the fd was armed before (the kernel may hold a
+//       fd, labelling the watch with `tag` (given back by dispatch). `known` says the fd was armed before (the kernel may hold a
 //       disarmed watch for it). Sets *replaced when the kernel's watch turns
 //       out to belong to a file that has since been closed and its number
 //       reused (epoll: MOD gives ENOENT). Returns 0, EBADF (not an open fd),
@@ -33,8 +33,9 @@
 //       wake-up channel fires, a signal arrives or the timeout passes
 //       (< 0: no limit). Returns >= 0, or -errno (-EINTR on a signal).
 //   bool dispatch(ReadyCallback on_ready) noexcept;
-//       With the lock held again: hands each ready (fd, events) of the last
-//       wait to on_ready, and returns true if the wake-up channel fired
+//       With the lock held again: hands each ready (fd, events, tag) of the
+//       last wait to on_ready (tag: the watch's label, or 0 if the back-end
+//       keeps none), and returns true if the wake-up channel fired
 //       (after draining it). Events are kRead/kWrite, plus kError (with
 //       kRead|kWrite) on error or hang-up, or kClosed for an fd the kernel
 //       reports invalid. An fd armed with ArmMode::kOneShot is disarmed once
@@ -47,6 +48,10 @@
 //       True if dispatch reports closed fds (poll's POLLNVAL). epoll and
 //       kqueue silently drop a closed fd's watch, so the manager checks
 //       registered fds itself (Note [Closed fds] in manager.cpp).
+//   static constexpr bool kDetectsReplacedFiles;
+//       True if arm() sets *replaced reliably (epoll). Otherwise the manager
+//       compares the file's identity itself when a second waiter arrives
+//       (Note [Closed fds] in manager.cpp).
 //   static constexpr bool kWaitSeesChangesLive;
 //       True if arm/disarm made by another thread reach a wait() already
 //       blocked (epoll, kqueue). False for poll, whose wait works on a
@@ -68,12 +73,18 @@ enum class BackendKind { kAuto = 0, kEpoll = 1, kKqueue = 2, kPoll = 3 };
 // registration), so a readiness is reported once and re-armed on demand.
 enum class ArmMode { kLevel, kOneShot };
 
+// The label of one kernel watch. The manager gives every arm a fresh tag
+// and keeps the latest per fd, so an event from a watch it has lost track
+// of (epoll keeps watching a closed file that a dup() keeps alive, under an
+// fd number that now names another file) is recognised and dropped. Never 0.
+using WatchTag = std::uint32_t;
+
 // How a back-end reports readiness to the manager: a plain function pointer
 // and context, called with the manager's lock held.
 struct ReadyCallback {
   void* ctx;
-  void (*fn)(void* ctx, int fd, Events events);
-  void operator()(int fd, Events events) const noexcept { fn(ctx, fd, events); }
+  void (*fn)(void* ctx, int fd, Events events, WatchTag tag);
+  void operator()(int fd, Events events, WatchTag tag) const noexcept { fn(ctx, fd, events, tag); }
 };
 
 // Largest number of kernel events one wait() collects; more stay in the

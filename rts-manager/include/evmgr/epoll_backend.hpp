@@ -11,6 +11,7 @@ namespace evmgr {
 class EpollBackend {
  public:
   static constexpr bool kReportsClosedFds = false;
+  static constexpr bool kDetectsReplacedFiles = true;
   static constexpr bool kWaitSeesChangesLive = true;
 
   EpollBackend() noexcept = default;
@@ -21,7 +22,8 @@ class EpollBackend {
   int open() noexcept;
   void close() noexcept;
   int reopen_after_fork() noexcept;
-  int arm(int fd, Events interest, ArmMode mode, bool known, bool* replaced) noexcept;
+  int arm(int fd, Events interest, ArmMode mode, bool known, WatchTag tag,
+          bool* replaced) noexcept;
   void disarm(int fd) noexcept;
   void prepare_wait() noexcept {}
   int wait(std::int64_t timeout_ns) noexcept;

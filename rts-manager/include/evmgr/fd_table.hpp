@@ -9,9 +9,12 @@
 
 #include <boost/intrusive/list.hpp>
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <vector>
 
+#include "evmgr/backend.hpp"
 #include "evmgr/registration.hpp"
 
 namespace evmgr {
@@ -21,12 +24,25 @@ using WaiterList = boost::intrusive::list<
     boost::intrusive::member_hook<Registration, WaiterHook, &Registration::hook>,
     boost::intrusive::constant_time_size<false>>;
 
+// Which open file an fd number named when its waiters registered: (device,
+// inode), as fstat says. Tells a reused fd number from the same file.
+struct FileIdentity {
+  dev_t device = 0;
+  ino_t inode = 0;
+  bool operator==(const FileIdentity& o) const noexcept {
+    return device == o.device && inode == o.inode;
+  }
+};
+
 struct FdSlot {
   WaiterList waiters;
-  Events armed = 0;         // what the kernel is asked to report now
-  bool known = false;       // the kernel may hold a watch (armed or not)
-  bool one_shot = false;    // `armed` was armed one-shot
-  bool always_ready = false;  // the back-end refused the fd (regular file)
+  FileIdentity identity;       // valid when has_identity
+  WatchTag tag = 0;            // label of the kernel's current watch
+  Events armed = 0;            // what the kernel is asked to report now
+  bool known = false;          // the kernel may hold a watch (armed or not)
+  bool one_shot = false;       // `armed` was armed one-shot
+  bool always_ready = false;   // the back-end refused the fd (regular file)
+  bool has_identity = false;   // identity was recorded for these waiters
 };
 
 class FdTable {

@@ -14,6 +14,7 @@ namespace evmgr {
 class KqueueBackend {
  public:
   static constexpr bool kReportsClosedFds = false;
+  static constexpr bool kDetectsReplacedFiles = false;
   static constexpr bool kWaitSeesChangesLive = true;
 
   KqueueBackend() noexcept = default;
@@ -24,7 +25,8 @@ class KqueueBackend {
   int open() noexcept;
   void close() noexcept;
   int reopen_after_fork() noexcept;
-  int arm(int fd, Events interest, ArmMode mode, bool known, bool* replaced) noexcept;
+  int arm(int fd, Events interest, ArmMode mode, bool known, WatchTag tag,
+          bool* replaced) noexcept;
   void disarm(int fd) noexcept;
   void prepare_wait() noexcept {}
   int wait(std::int64_t timeout_ns) noexcept;

@@ -100,8 +100,8 @@ class Manager {
   }
 
   // All private members below run with mu_ held.
-  static void on_ready(void* self, int fd, Events events) noexcept;
-  void fd_ready(int fd, Events events) noexcept;
+  static void on_ready(void* self, int fd, Events events, WatchTag tag) noexcept;
+  void fd_ready(int fd, Events events, WatchTag tag) noexcept;
   int sync_kernel(int fd, FdSlot& slot, Events extra_interest, bool extra_one_shot, bool force,
                   bool* replaced) noexcept;
   void resync_after_event(int fd, FdSlot& slot) noexcept;
@@ -116,6 +116,7 @@ class Manager {
   std::int64_t wait_budget(std::int64_t now, std::int64_t limit, bool woken) const noexcept;
   int drain(ReadyEvent* out, std::size_t capacity) noexcept;
   void note_change_for_poller() noexcept;
+  int kick() noexcept;
 
   using ReadyList = boost::intrusive::list<
       Registration,
@@ -126,6 +127,7 @@ class Manager {
   BackendKind kind_ = BackendKind::kPoll;
   bool reports_closed_fds_ = false;
   bool wait_sees_changes_live_ = false;
+  bool detects_replaced_files_ = false;
   int pollable_fd_ = -1;
   // The pool owns the nodes the lists below link: declared first, so it is
   // destroyed last.
@@ -136,8 +138,10 @@ class Manager {
   std::vector<int> always_ready_fds_;  // fds with persistent waiters that
                                        // the back-end cannot watch
   std::size_t fd_registrations_ = 0;
+  WatchTag last_tag_ = 0;
   bool polling_ = false;
-  std::atomic<bool> wake_pending_{false};
+  std::atomic<bool> wake_requested_{false};  // wakeup() was called
+  std::atomic<bool> channel_pending_{false};  // the channel holds a write
   std::int64_t closed_fd_check_ns_ = kDefaultClosedFdCheckNs;
   std::int64_t next_closed_fd_check_ = 0;
   Backend backend_;

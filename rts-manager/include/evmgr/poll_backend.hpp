@@ -19,6 +19,7 @@ namespace evmgr {
 class PollBackend {
  public:
   static constexpr bool kReportsClosedFds = true;
+  static constexpr bool kDetectsReplacedFiles = false;
   static constexpr bool kWaitSeesChangesLive = false;
 
   PollBackend() noexcept = default;
@@ -29,7 +30,8 @@ class PollBackend {
   int open() noexcept;
   void close() noexcept;
   int reopen_after_fork() noexcept;
-  int arm(int fd, Events interest, ArmMode mode, bool known, bool* replaced) noexcept;
+  int arm(int fd, Events interest, ArmMode mode, bool known, WatchTag tag,
+          bool* replaced) noexcept;
   void disarm(int fd) noexcept;
   void prepare_wait() noexcept;
   int wait(std::int64_t timeout_ns) noexcept;
