@@ -12,7 +12,7 @@ JOBS ?= 2
 BUILD := build
 
 .PHONY: all deps deps-core core core-test core-asan core-tsan test demo \
-        bench bench-core ghc ghc-test hs-test check-patches clean
+        bench bench-core bench-rts bench-http ghc ghc-test hs-test check-patches clean
 
 all: core
 
@@ -55,6 +55,17 @@ ghc-test: ghc
 	@echo "== patched GHC: end-to-end suite"
 	@tests/e2e/run.sh
 
+# ---- the patched GHC, full source build (docs/ghc-full.md) -------------------
+.PHONY: ghc-full test-ghc-full
+
+ghc-full: deps core
+	@scripts/ghc-full.sh
+
+test-ghc-full: ghc-full
+	@scripts/ghc-full.sh --e2e-deps
+	@echo "== full-build GHC: end-to-end suite ($(BUILD)/ghc-full/bin/ghc)"
+	@GHC=$(CURDIR)/$(BUILD)/ghc-full/bin/ghc E2E_OUT=$(CURDIR)/$(BUILD)/e2e-full tests/e2e/run.sh
+
 # ---- the Haskell binding ----------------------------------------------------
 hs-test: deps
 	@echo "== Haskell binding: build and test (threaded and non-threaded)"
@@ -69,7 +80,16 @@ demo: deps core ghc
 bench-core: deps-core
 	@bench/run-core.sh
 
-bench: bench-core
+bench-rts: ghc
+	@scripts/install-deps.sh bench
+	@scripts/rts-bench.sh
+
+bench-http: ghc
+	@scripts/install-deps.sh bench
+	@scripts/http-load.sh
+
+# Not in CI: load tests and timings want a quiet machine.
+bench: bench-core bench-rts bench-http
 
 clean:
 	rm -rf $(BUILD) dist-newstyle
