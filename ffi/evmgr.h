@@ -162,7 +162,8 @@ EVMGR_API int64_t evmgr_now_ns(void);
  * and copies at most `capacity` of them into `out`. Returns the number
  * copied (0 on timeout or wake-up), or a negative errno: -EINTR when a signal
  * interrupted the wait before anything was ready (nothing is lost), -EBUSY
- * when another thread is polling, -EINVAL for a NULL array with capacity. */
+ * when another thread is polling, -EINVAL for a NULL array or a capacity
+ * of 0. */
 EVMGR_API int evmgr_poll(evmgr_manager *mgr, int64_t timeout_ns,
                          evmgr_event *out, size_t capacity);
 
@@ -173,12 +174,14 @@ EVMGR_API int evmgr_wakeup(evmgr_manager *mgr);
 /* An fd that becomes readable when evmgr_poll has work (the epoll or kqueue
  * fd), for callers that must not block in C (a non-threaded Haskell program
  * waits on it with threadWaitRead, then calls evmgr_poll with timeout 0).
- * -1 for back-ends that have none (poll). Only new readiness shows on it:
- * when evmgr_poll fills the whole array, call it again before waiting, and
- * wait no longer than evmgr_next_deadline_ns for timers. */
+ * -1 for back-ends that have none (poll). Only new fd readiness shows on
+ * it: wait no longer than evmgr_next_deadline_ns says. */
 EVMGR_API int evmgr_pollable_fd(const evmgr_manager *mgr);
 
-/* Deadline of the earliest timer (evmgr_now_ns clock), or -1 if none. */
+/* The latest time (evmgr_now_ns clock) at which evmgr_poll must be called
+ * again: the earliest timer, the next closed-fd check while fds are
+ * registered, or now when events are already waiting (for instance because
+ * the last evmgr_poll filled its whole array). -1 when none of these. */
 EVMGR_API int64_t evmgr_next_deadline_ns(evmgr_manager *mgr);
 
 /* ---- Introspection ------------------------------------------------------ */
@@ -197,9 +200,10 @@ EVMGR_API void evmgr_visit_tokens(evmgr_manager *mgr,
 /* The fd of a live fd registration (for debug printers), or -1. */
 EVMGR_API int evmgr_key_fd(evmgr_manager *mgr, evmgr_key key);
 
-/* How often, in nanoseconds, epoll and kqueue back-ends look for registered
- * fds that were closed behind the manager's back (the kernel forgets them
- * silently; see docs/design.md). Default 250 ms; 0 turns it off. */
+/* How often, in nanoseconds, the manager looks for registered fds that were
+ * closed behind its back (epoll and kqueue forget them silently, poll(2)
+ * notices only when entered; see docs/design.md). Default 250 ms; 0 turns
+ * it off. */
 EVMGR_API void evmgr_set_closed_fd_check_interval(evmgr_manager *mgr,
                                                   int64_t interval_ns);
 

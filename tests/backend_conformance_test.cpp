@@ -671,6 +671,28 @@ TEST_P(Conformance, WakeupDoesNotDropReadyEvents) {
   EXPECT_EQ(key, evs[0].key);
 }
 
+TEST_P(Conformance, FdRegisteredAndClosedDuringAnIdleInfinitePollGetsClosed) {
+  // The poll starts with nothing registered (an infinite wait); another
+  // thread registers a pipe and closes it. The wait must be cut short so
+  // the closed-fd check (or poll(2)'s POLLNVAL on re-entry) reports it.
+  Pipe p;
+  std::thread registrar([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    evmgr_key key;
+    EXPECT_EQ(0, evmgr_fd_register(m_, p.r, EVMGR_READ, EVMGR_PERSISTENT, 88, &key));
+    p.close_read();
+  });
+  const int64_t start = evmgr_now_ns();
+  evmgr_event ev{};
+  int n = 0;
+  while (n == 0 && evmgr_now_ns() - start < 3 * kSec) n = evmgr_poll(m_, 3 * kSec, &ev, 1);
+  registrar.join();
+  ASSERT_EQ(1, n);
+  EXPECT_EQ(88u, ev.token);
+  EXPECT_TRUE(ev.events & EVMGR_CLOSED);
+  EXPECT_LT(evmgr_now_ns() - start, 50 * kMs + 5 * kCheckInterval + 500 * kMs);
+}
+
 TEST_P(Conformance, RegistrationFromAnotherThreadReachesABlockedPoll) {
   Pipe p;
   ASSERT_TRUE(p.put());

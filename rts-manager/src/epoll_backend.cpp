@@ -9,6 +9,17 @@
 
 #include "evmgr/clock.hpp"
 
+// epoll_pwait2 came with glibc 2.35 (and Linux 5.11, checked at run time).
+// Decided here rather than by the build so that every build of the core
+// (CMake, cabal) agrees.
+#if !defined(EVMGR_HAVE_EPOLL_PWAIT2)
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#define EVMGR_HAVE_EPOLL_PWAIT2 1
+#else
+#define EVMGR_HAVE_EPOLL_PWAIT2 0
+#endif
+#endif
+
 namespace evmgr {
 
 namespace {

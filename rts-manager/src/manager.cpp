@@ -39,7 +39,11 @@
 //     waiters checks each waited-on fd with fcntl(F_GETFD); EBADF means
 //     closed, and its waiters get kClosed. Blocking waits are cut to that
 //     period while fd waiters exist, so the check runs even when idle.
-// The poll back-end needs neither: poll(2) reports POLLNVAL.
+// poll(2) reports POLLNVAL, but only when it is entered: an fd closed
+// while a poll() is blocked goes unnoticed until the next call, so the
+// periodic check (and the cap on the wait) applies to every back-end. A
+// registration that arrives while a poll waits longer than the next check
+// kicks it, so the first fd registered into an idle manager is covered too.
 //
 // Note [Stale keys]
 // ~~~~~~~~~~~~~~~~~
@@ -139,7 +143,6 @@ int Manager::create(BackendKind kind, std::unique_ptr<Manager>* out) noexcept {
   if (const int err = mgr->with_backend([](auto& b) { return b.open(); })) return err;
   mgr->with_backend([&](auto& b) {
     using B = std::decay_t<decltype(b)>;
-    mgr->reports_closed_fds_ = B::kReportsClosedFds;
     mgr->wait_sees_changes_live_ = B::kWaitSeesChangesLive;
     mgr->detects_replaced_files_ = B::kDetectsReplacedFiles;
     mgr->pollable_fd_ = b.pollable_fd();
@@ -301,8 +304,7 @@ std::int64_t Manager::wait_budget(std::int64_t now, std::int64_t limit, bool wok
   if (woken || !always_ready_fds_.empty()) return 0;
   std::int64_t until = limit;
   if (!timers_.empty() && timers_.top_deadline() < until) until = timers_.top_deadline();
-  if (!reports_closed_fds_ && closed_fd_check_ns_ > 0 && fd_registrations_ > 0 &&
-      next_closed_fd_check_ < until) {
+  if (closed_fd_check_ns_ > 0 && fd_registrations_ > 0 && next_closed_fd_check_ < until) {
     until = next_closed_fd_check_;
   }
   if (until == INT64_MAX) return -1;
@@ -374,6 +376,9 @@ int Manager::register_fd(int fd, Events interest, bool persistent, std::uintptr_
   }
   if (slot->waiters.empty() && (!detects_replaced_files_ || err == EPERM)) {
     slot->has_identity = file_identity(fd, &slot->identity);
+  }
+  if (polling_ && closed_fd_check_ns_ > 0 && next_closed_fd_check_ < wait_until_) {
+    (void)kick();  // the blocked wait must end in time for the check
   }
   if (err == EPERM) {
     // The back-end cannot watch this fd (epoll and a regular file): it is
@@ -498,7 +503,7 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
     const std::int64_t now = now_ns();
     expire_timers(now);
     queue_always_ready();
-    if (!reports_closed_fds_ && closed_fd_check_ns_ > 0 && now >= next_closed_fd_check_) {
+    if (closed_fd_check_ns_ > 0 && now >= next_closed_fd_check_) {
       if (fd_registrations_ > 0) check_closed_fds();
       next_closed_fd_check_ = deadline_after(now, closed_fd_check_ns_);
     }
@@ -506,6 +511,7 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
     if (looked && (woken || now >= limit)) break;
 
     const std::int64_t budget = wait_budget(now, limit, woken);
+    wait_until_ = budget < 0 ? INT64_MAX : deadline_after(now, budget);
     with_backend([](auto& b) { b.prepare_wait(); });
     polling_ = true;
     lock.unlock();
@@ -562,7 +568,13 @@ int Manager::after_fork() noexcept {
 
 std::int64_t Manager::next_deadline() noexcept {
   std::lock_guard<std::mutex> lock(mu_);
-  return timers_.empty() ? -1 : timers_.top_deadline();
+  if (!ready_.empty() || !always_ready_fds_.empty()) return now_ns();
+  std::int64_t next = timers_.empty() ? -1 : timers_.top_deadline();
+  if (closed_fd_check_ns_ > 0 && fd_registrations_ > 0 &&
+      (next < 0 || next_closed_fd_check_ < next)) {
+    next = next_closed_fd_check_;
+  }
+  return next;
 }
 
 std::size_t Manager::pending() noexcept {

@@ -44,10 +44,6 @@
 //       Makes a concurrent or the next wait() return. Async-signal-safe.
 //   int pollable_fd() const noexcept;
 //       An fd that polls readable when wait() would return, or -1.
-//   static constexpr bool kReportsClosedFds;
-//       True if dispatch reports closed fds (poll's POLLNVAL). epoll and
-//       kqueue silently drop a closed fd's watch, so the manager checks
-//       registered fds itself (Note [Closed fds] in manager.cpp).
 //   static constexpr bool kDetectsReplacedFiles;
 //       True if arm() sets *replaced reliably (epoll). Otherwise the manager
 //       compares the file's identity itself when a second waiter arrives

@@ -10,7 +10,6 @@ namespace evmgr {
 
 class EpollBackend {
  public:
-  static constexpr bool kReportsClosedFds = false;
   static constexpr bool kDetectsReplacedFiles = true;
   static constexpr bool kWaitSeesChangesLive = true;
 

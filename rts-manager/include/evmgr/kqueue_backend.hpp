@@ -13,7 +13,6 @@ namespace evmgr {
 
 class KqueueBackend {
  public:
-  static constexpr bool kReportsClosedFds = false;
   static constexpr bool kDetectsReplacedFiles = false;
   static constexpr bool kWaitSeesChangesLive = true;
 

@@ -71,7 +71,8 @@ class Manager {
   int after_fork() noexcept;
 
   int pollable_fd() const noexcept { return pollable_fd_; }
-  // Earliest timer deadline, or -1.
+  // When poll() must run again at the latest (timers, closed-fd check,
+  // queued events: now), or -1 if nothing is due.
   std::int64_t next_deadline() noexcept;
   // Live registrations, including those whose event is queued.
   std::size_t pending() noexcept;
@@ -125,7 +126,6 @@ class Manager {
 
   std::mutex mu_;
   BackendKind kind_ = BackendKind::kPoll;
-  bool reports_closed_fds_ = false;
   bool wait_sees_changes_live_ = false;
   bool detects_replaced_files_ = false;
   int pollable_fd_ = -1;
@@ -140,6 +140,7 @@ class Manager {
   std::size_t fd_registrations_ = 0;
   WatchTag last_tag_ = 0;
   bool polling_ = false;
+  std::int64_t wait_until_ = 0;  // when the blocked wait ends at the latest
   std::atomic<bool> wake_requested_{false};  // wakeup() was called
   std::atomic<bool> channel_pending_{false};  // the channel holds a write
   std::int64_t closed_fd_check_ns_ = kDefaultClosedFdCheckNs;

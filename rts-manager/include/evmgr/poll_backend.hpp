@@ -18,7 +18,6 @@ namespace evmgr {
 
 class PollBackend {
  public:
-  static constexpr bool kReportsClosedFds = true;
   static constexpr bool kDetectsReplacedFiles = false;
   static constexpr bool kWaitSeesChangesLive = false;
 
