@@ -1,0 +1,616 @@
+{-# LANGUAGE ScopedTypeVariables #-}
+-- | Tests of the evmgr binding. The same source builds two suites,
+-- test-threaded (-threaded -N2) and test-nonthreaded, so every behaviour is
+-- checked in both RTS flavours; fd tests run once per available back-end.
+module Main (main) where
+
+import Control.Concurrent
+import Control.Exception
+import Control.Monad
+import Data.IORef
+import Data.List (sortOn)
+import qualified Data.Map.Strict as M
+import GHC.Clock (getMonotonicTimeNSec)
+import GHC.Stats (getRTSStats, gcdetails_live_bytes, gc)
+import Network.Socket (Family (AF_UNIX), SocketType (Stream), socketPair,
+                       unsafeFdSocket, close)
+import System.Environment (lookupEnv, setEnv)
+import System.Mem (performMajorGC)
+import System.Posix.IO (closeFd, createPipe, fdRead, fdWrite)
+import System.Posix.Types (Fd (..))
+import System.Timeout (timeout)
+import Test.QuickCheck
+import qualified Test.QuickCheck.Monadic as QCM
+import Test.QuickCheck.Monadic (monadicIO, monitor, run)
+import Test.Tasty
+import Test.Tasty.HUnit
+import Test.Tasty.QuickCheck (testProperty)
+
+import System.Evmgr
+
+main :: IO ()
+main = do
+  -- One test at a time: the tests measure timing, and one closes an fd
+  -- whose number a test running in parallel could reuse at once.
+  lookupEnv "TASTY_NUM_THREADS" >>= maybe (setEnv "TASTY_NUM_THREADS" "1") (const (return ()))
+  backends <- filterM backendAvailable [Epoll, Poll, Kqueue]
+  defaultMain $ testGroup flavour $
+    [ testGroup ("fd events, " ++ show b) (fdTests b) | b <- backends ] ++
+    [ testGroup "timeouts" timeoutTests
+    , testGroup "threads" threadTests
+    , testGroup "errors and shutdown" errorTests
+    , testProperty "timers behave like the model" prop_timerModel
+    , testGroup "no leak" leakTests
+    ]
+  where
+    flavour | rtsSupportsBoundThreads = "threaded RTS"
+            | otherwise = "non-threaded RTS"
+
+------------------------------------------------------------------------------
+-- Helpers
+
+-- | Runs the action with a manager whose 'loop' runs in another thread;
+-- shuts it down afterwards and checks the loop returned.
+withRunning :: Backend -> (Manager -> IO a) -> IO a
+withRunning b act = do
+  mgr <- newWith b
+  done <- newEmptyMVar
+  _ <- forkIO (loop mgr `finally` putMVar done ())
+  r <- act mgr `finally` shutdown mgr
+  ok <- timeout 2000000 (takeMVar done)
+  ok @?= Just ()
+  return r
+
+-- | Waits (up to 2 s) for an MVar.
+await :: String -> MVar a -> IO a
+await what mv = timeout 2000000 (takeMVar mv) >>= \r -> case r of
+  Just x -> return x
+  Nothing -> assertFailure ("timed out waiting for " ++ what)
+
+-- | Polls a condition every ms for up to 2 s.
+eventually :: String -> IO Bool -> IO ()
+eventually what cond = go (2000 :: Int)
+  where go 0 = assertFailure ("never happened: " ++ what)
+        go n = cond >>= \ok -> unless ok (threadDelay 1000 >> go (n - 1))
+
+withPipe :: ((Fd, Fd) -> IO a) -> IO a
+withPipe = bracket createPipe (\(r, w) -> try' (closeFd r) >> try' (closeFd w))
+  where try' a = void (try a :: IO (Either IOException ()))
+
+withSocketPair :: ((Fd, Fd) -> IO a) -> IO a
+withSocketPair act =
+  bracket (socketPair AF_UNIX Stream 0) (\(a, b) -> close a >> close b) $
+    \(a, b) -> do
+      fa <- unsafeFdSocket a
+      fb <- unsafeFdSocket b
+      act (Fd fa, Fd fb)
+
+------------------------------------------------------------------------------
+-- fd events
+
+fdTests :: Backend -> [TestTree]
+fdTests b =
+  [ testCase "pipe: one-shot read fires once" $ withRunning b $ \mgr ->
+      withPipe $ \(r, w) -> do
+        hits <- newIORef (0 :: Int)
+        got <- newEmptyMVar
+        let cb k e = modifyIORef' hits (+ 1) >> putMVar got (keyFd k, e)
+        _ <- registerFd mgr cb r evtRead OneShot
+        _ <- fdWrite w "x"
+        (fd, e) <- await "read event" got
+        fd @?= r
+        assertBool "evtRead" (e `eventIs` evtRead)
+        _ <- fdWrite w "y"
+        threadDelay 50000
+        readIORef hits >>= (@?= 1)
+        callbackCount mgr >>= (@?= 0)
+
+  , testCase "pipe: multi-shot read is level-triggered until unregistered" $
+      withRunning b $ \mgr -> withPipe $ \(r, w) -> do
+        hits <- newIORef (0 :: Int)
+        k <- registerFd mgr (\_ _ -> modifyIORef' hits (+ 1)) r evtRead MultiShot
+        _ <- fdWrite w "x"
+        eventually "several events" ((>= 3) <$> readIORef hits)
+        unregisterFd mgr k
+        threadDelay 20000
+        n1 <- readIORef hits
+        threadDelay 50000
+        n2 <- readIORef hits
+        n2 @?= n1
+        callbackCount mgr >>= (@?= 0)
+
+  , testCase "pipe: nothing fires before data arrives" $
+      withRunning b $ \mgr -> withPipe $ \(r, w) -> do
+        got <- newEmptyMVar
+        _ <- registerFd mgr (\_ _ -> putMVar got ()) r evtRead OneShot
+        threadDelay 50000
+        tryTakeMVar got >>= (@?= Nothing)
+        _ <- fdWrite w "x"
+        await "read event" got
+
+  , testCase "pipe: EOF (writer closed) is readable" $
+      withRunning b $ \mgr -> withPipe $ \(r, w) -> do
+        got <- newEmptyMVar
+        _ <- registerFd mgr (\_ e -> putMVar got e) r evtRead OneShot
+        closeFd w
+        e <- await "EOF event" got
+        assertBool "evtRead" (e `eventIs` evtRead)
+
+  , testCase "socketpair: writable at once, readable after a write" $
+      withRunning b $ \mgr -> withSocketPair $ \(a, c) -> do
+        wr <- newEmptyMVar
+        _ <- registerFd mgr (\_ e -> putMVar wr e) a evtWrite OneShot
+        e <- await "write event" wr
+        assertBool "evtWrite" (e `eventIs` evtWrite)
+        assertBool "not evtRead" (not (e `eventIs` evtRead))
+        rd <- newEmptyMVar
+        _ <- registerFd mgr (\_ e' -> putMVar rd e') c evtRead OneShot
+        _ <- fdWrite a "ping"
+        e2 <- await "read event" rd
+        assertBool "evtRead" (e2 `eventIs` evtRead)
+        (s, _) <- fdRead c 4
+        s @?= "ping"
+
+  , testCase "socketpair: two registrations on one fd both fire" $
+      withRunning b $ \mgr -> withSocketPair $ \(a, _) -> do
+        m1 <- newEmptyMVar
+        m2 <- newEmptyMVar
+        _ <- registerFd mgr (\_ _ -> putMVar m1 ()) a evtWrite OneShot
+        _ <- registerFd mgr (\_ _ -> putMVar m2 ()) a evtWrite OneShot
+        await "first" m1
+        await "second" m2
+
+  , testCase "unregisterFd twice is harmless" $
+      withRunning b $ \mgr -> withPipe $ \(r, w) -> do
+        hits <- newIORef (0 :: Int)
+        k <- registerFd mgr (\_ _ -> modifyIORef' hits (+ 1)) r evtRead MultiShot
+        unregisterFd mgr k
+        unregisterFd mgr k
+        _ <- fdWrite w "x"
+        threadDelay 30000
+        readIORef hits >>= (@?= 0)
+        pendingCount mgr >>= (@?= 0)
+
+  , testCase "registering a closed fd throws an IOError naming it" $ do
+      mgr <- newWith b
+      (r, w) <- createPipe
+      closeFd r >> closeFd w
+      res <- try (registerFd mgr (\_ _ -> return ()) r evtRead OneShot)
+      case res of
+        Left (e :: IOException) ->
+          assertBool ("names the fd: " ++ show e)
+            (("fd " ++ show (fromIntegral r :: Int)) `isIn` show e)
+        Right _ -> assertFailure "no exception"
+      callbackCount mgr >>= (@?= 0)
+      shutdown mgr
+
+  , testCase "an fd closed while registered reports evtClose" $
+      withRunning b $ \mgr -> do
+        -- The loop is blocked with nothing registered when the fd arrives:
+        -- the core must still start its periodic closed-fd check.
+        threadDelay 20000
+        (r, w) <- createPipe
+        got <- newEmptyMVar
+        _ <- registerFd mgr (\_ e -> putMVar got e) r evtRead MultiShot
+        closeFd r
+        e <- await "close event" got
+        assertBool ("evtClose in " ++ show e) (e `eventIs` evtClose)
+        closeFd w
+        eventually "registration gone" ((== 0) <$> callbackCount mgr)
+
+  , testCase "waitRead and waitWrite" $ withRunning b $ \mgr ->
+      withSocketPair $ \(a, c) -> do
+        waitWrite mgr a
+        done <- newEmptyMVar
+        _ <- forkIO (waitRead mgr c >> putMVar done ())
+        threadDelay 20000
+        tryTakeMVar done >>= (@?= Nothing)
+        _ <- fdWrite a "x"
+        await "waitRead" done
+  ]
+  where isIn needle hay = any (needle `prefixOf`) (suffixes hay)
+        prefixOf p s = take (length p) s == p
+        suffixes s = s : case s of { [] -> []; (_ : t) -> suffixes t }
+
+------------------------------------------------------------------------------
+-- Timeouts
+
+timeoutTests :: [TestTree]
+timeoutTests =
+  [ testCase "timeouts fire in deadline order, ties in registration order" $
+      withRunning Auto $ \mgr -> do
+        out <- newIORef []
+        done <- newEmptyMVar
+        let rec x = modifyIORef' out (x :)
+        forM_ [(30, "c"), (10, "a"), (20, "b1"), (20, "b2"), (20, "b3")] $
+          \(ms, l) -> registerTimeout mgr (ms * 1000) (rec l)
+        _ <- registerTimeout mgr 40000 (putMVar done ())
+        await "last timeout" done
+        reverse <$> readIORef out >>= (@?= ["a", "b1", "b2", "b3", "c"])
+
+  , testCase "a timeout never fires early" $ withRunning Auto $ \mgr -> do
+      done <- newEmptyMVar
+      t0 <- getMonotonicTimeNSec
+      _ <- registerTimeout mgr 30000 (getMonotonicTimeNSec >>= putMVar done)
+      t1 <- await "timeout" done
+      assertBool "not early" (t1 - t0 >= 30000000)
+
+  , testCase "updateTimeout moves, unregisterTimeout cancels" $
+      withRunning Auto $ \mgr -> do
+        out <- newIORef []
+        done <- newEmptyMVar
+        let rec x = modifyIORef' out (x :)
+        k1 <- registerTimeout mgr 500000 (rec "moved earlier")
+        k2 <- registerTimeout mgr 10000 (rec "cancelled")
+        k3 <- registerTimeout mgr 5000 (rec "moved later")
+        _ <- registerTimeout mgr 30000 (rec "fixed")
+        updateTimeout mgr k1 15000
+        unregisterTimeout mgr k2
+        updateTimeout mgr k3 45000
+        _ <- registerTimeout mgr 60000 (putMVar done ())
+        await "last timeout" done
+        reverse <$> readIORef out
+          >>= (@?= ["moved earlier", "fixed", "moved later"])
+        -- stale keys: harmless
+        unregisterTimeout mgr k2
+        updateTimeout mgr k1 1000
+        threadDelay 10000
+        length <$> readIORef out >>= (@?= 3)
+
+  , testCase "huge and negative timeouts are valid" $ withRunning Auto $ \mgr -> do
+      done <- newEmptyMVar
+      k <- registerTimeout mgr maxBound (putMVar done "huge")
+      _ <- registerTimeout mgr (-5) (putMVar done "negative")
+      await "negative" done >>= (@?= "negative")
+      unregisterTimeout mgr k
+
+  , testCase "sleep" $ withRunning Auto $ \mgr -> do
+      t0 <- getMonotonicTimeNSec
+      sleep mgr 20000
+      t1 <- getMonotonicTimeNSec
+      assertBool "slept" (t1 - t0 >= 20000000)
+
+  , testCase "step: 0 just looks, a due timeout is handled" $ do
+      mgr <- new
+      step mgr 0 >>= (@?= 0)
+      hit <- newIORef False
+      _ <- registerTimeout mgr 1000 (writeIORef hit True)
+      n <- step mgr 1000000
+      n @?= 1
+      readIORef hit >>= (@?= True)
+      shutdown mgr
+  ]
+
+------------------------------------------------------------------------------
+-- Threads
+
+threadTests :: [TestTree]
+threadTests =
+  [ testCase "a registration from another thread wakes an idle loop" $
+      withRunning Auto $ \mgr -> do
+        threadDelay 20000  -- the loop is now waiting with nothing registered
+        done <- newEmptyMVar
+        t0 <- getMonotonicTimeNSec
+        _ <- registerTimeout mgr 1000 (getMonotonicTimeNSec >>= putMVar done)
+        t1 <- await "timeout" done
+        assertBool ("prompt: " ++ show ((t1 - t0) `div` 1000) ++ " us")
+          (t1 - t0 < 100000000)
+
+  , testCase "an fd registered from another thread is watched at once" $
+      withRunning Auto $ \mgr -> withPipe $ \(r, w) -> do
+        threadDelay 20000
+        done <- newEmptyMVar
+        _ <- forkIO $ void $
+          registerFd mgr (\_ _ -> putMVar done ()) r evtRead OneShot
+        threadDelay 10000
+        _ <- fdWrite w "x"
+        await "read event" done
+
+  , testCase "other Haskell threads keep running while the loop waits" $
+      withRunning Auto $ \mgr -> do
+        -- A ticker records the longest gap between its ticks while the
+        -- loop waits 300 ms for a timeout. Were the loop blocking the RTS
+        -- in C (non-threaded RTS), the gap would be the whole wait.
+        threadDelay 10000
+        done <- newEmptyMVar
+        ticks <- newIORef (0 :: Int)
+        gap <- newIORef 0
+        stop <- newIORef False
+        t0 <- getMonotonicTimeNSec
+        _ <- forkIO $ let go prev = do
+                            threadDelay 1000
+                            now <- getMonotonicTimeNSec
+                            modifyIORef' ticks (+ 1)
+                            modifyIORef' gap (max (now - prev))
+                            s <- readIORef stop
+                            unless s (go now)
+                      in go t0
+        _ <- registerTimeout mgr 300000 (putMVar done ())
+        await "timeout" done
+        writeIORef stop True
+        n <- readIORef ticks
+        g <- readIORef gap
+        assertBool ("ticks: " ++ show n) (n > 20)
+        assertBool ("longest gap: " ++ show (g `div` 1000000) ++ " ms")
+          (g < 100000000)
+
+  , testCase "shutdown from another thread ends an idle loop" $ do
+      mgr <- new
+      done <- newEmptyMVar
+      _ <- forkIO (loop mgr >> putMVar done ())
+      threadDelay 20000
+      shutdown mgr
+      await "loop end" done
+
+  , testCase "killThread stops the loop; the manager stays usable" $ do
+      mgr <- new
+      done <- newEmptyMVar
+      tid <- forkIO (loop mgr `finally` putMVar done ())
+      threadDelay 20000
+      killThread tid
+      await "loop end" done
+      hit <- newEmptyMVar
+      _ <- registerTimeout mgr 0 (putMVar hit ())
+      _ <- step mgr 1000000
+      await "timeout after restart" hit
+      shutdown mgr
+
+  , testCase "registrations racing from many threads" $
+      withRunning Auto $ \mgr -> do
+        count <- newIORef (0 :: Int)
+        dones <- forM [1 .. 8 :: Int] $ \_ -> do
+          d <- newEmptyMVar
+          _ <- forkIO $ do
+            replicateM_ 500 $ registerTimeout mgr 0 $
+              atomicModifyIORef' count (\c -> (c + 1, ()))
+            putMVar d ()
+          return d
+        mapM_ (await "registering thread") dones
+        eventually "4000 timeouts" ((== 4000) <$> readIORef count)
+  ]
+
+------------------------------------------------------------------------------
+-- Errors and shutdown
+
+errorTests :: [TestTree]
+errorTests =
+  [ testCase "a throwing callback goes to the handler; the loop goes on" $
+      withRunning Auto $ \mgr -> do
+        errs <- newEmptyMVar
+        setExceptionHandler mgr (putMVar errs . show)
+        done <- newEmptyMVar
+        _ <- registerTimeout mgr 0 (throwIO (userError "boom"))
+        _ <- registerTimeout mgr 10000 (putMVar done ())
+        e <- await "handler" errs
+        e @?= "user error (boom)"
+        await "later timeout" done
+
+  , testCase "a handler that rethrows ends loop with the exception" $ do
+      mgr <- new
+      setExceptionHandler mgr throwIO
+      _ <- registerTimeout mgr 0 (throwIO (userError "fatal"))
+      r <- try (loop mgr)
+      case r of
+        Left (e :: IOException) -> show e @?= "user error (fatal)"
+        Right () -> assertFailure "loop returned"
+      shutdown mgr
+
+  , testCase "shutdown drops pending registrations without calling them" $ do
+      mgr <- new
+      done <- newEmptyMVar
+      _ <- forkIO (loop mgr >> putMVar done ())
+      hits <- newIORef (0 :: Int)
+      withPipe $ \(r, _) -> do
+        replicateM_ 10 $ registerFd mgr (\_ _ -> modifyIORef' hits (+ 1)) r evtRead MultiShot
+        replicateM_ 10 $ registerTimeout mgr 50000 (modifyIORef' hits (+ 1))
+        waiter <- newEmptyMVar
+        _ <- forkIO $ try (waitRead mgr r) >>= putMVar waiter
+        threadDelay 10000
+        shutdown mgr
+        await "loop end" done
+        w <- await "waitRead" waiter
+        w @?= Left (ManagerShutDown "waitRead")
+      threadDelay 80000
+      readIORef hits >>= (@?= 0)
+      callbackCount mgr >>= (@?= 0)
+      pendingCount mgr >>= (@?= 0)
+
+  , testCase "use after shutdown throws, never crashes" $ do
+      mgr <- new
+      k <- registerTimeout mgr 1000000 (return ())
+      shutdown mgr
+      shutdown mgr
+      isShutDown mgr >>= (@?= True)
+      r1 <- try (registerTimeout mgr 1 (return ()))
+      r1 @?= Left (ManagerShutDown "registerTimeout")
+      r2 <- try (registerFd mgr (\_ _ -> return ()) 0 evtRead OneShot)
+      either (\e -> e @?= ManagerShutDown "registerFd") (\_ -> assertFailure "registered") r2
+      r3 <- try (updateTimeout mgr k 5)
+      r3 @?= Left (ManagerShutDown "updateTimeout")
+      r4 <- try (loop mgr)
+      r4 @?= Left (ManagerShutDown "loop")
+      r5 <- try (step mgr 0)
+      either (\e -> e @?= ManagerShutDown "step") (\_ -> assertFailure "stepped") r5
+      unregisterTimeout mgr k  -- harmless
+
+  , testCase "shutdown racing registrations from other threads" $ do
+      mgr <- new
+      loopDone <- newEmptyMVar
+      _ <- forkIO (loop mgr >> putMVar loopDone ())
+      results <- forM [1 .. 4 :: Int] $ \_ -> do
+        r <- newEmptyMVar
+        _ <- forkIO $ do
+          let go :: Int -> IO Int
+              go n = do
+                k <- registerTimeout mgr (n `mod` 3) (return ())
+                when (even n) (unregisterTimeout mgr k)
+                go (n + 1)
+          res <- try (go 0)
+          putMVar r res
+        return r
+      threadDelay 50000
+      shutdown mgr
+      await "loop end" loopDone
+      forM_ results $ \r -> do
+        res <- await "registering thread" r
+        either (\e -> e @?= ManagerShutDown "registerTimeout")
+               (\_ -> assertFailure "no exception") res
+      callbackCount mgr >>= (@?= 0)
+
+  , testCase "shutdown from inside a callback" $ do
+      mgr <- new
+      _ <- registerTimeout mgr 0 (shutdown mgr)
+      later <- newIORef False
+      _ <- registerTimeout mgr 0 (writeIORef later True)
+      r <- timeout 2000000 (loop mgr)
+      r @?= Just ()
+      readIORef later >>= (@?= False)
+
+  , testCase "a second loop is refused" $ withRunning Auto $ \mgr -> do
+      threadDelay 10000
+      r <- try (step mgr 0)
+      either (\e -> e @?= LoopAlreadyRunning "step") (\_ -> assertFailure "ran") r
+
+  , testCase "registerFd with no read/write interest is EINVAL" $ do
+      mgr <- new
+      withPipe $ \(r, _) -> do
+        res <- try (registerFd mgr (\_ _ -> return ()) r evtClose OneShot)
+        case res of
+          Left (_ :: IOException) -> return ()
+          Right _ -> assertFailure "registered"
+      shutdown mgr
+  ]
+
+------------------------------------------------------------------------------
+-- Timer model
+
+-- | A timer operation: add a timer (delay in 10 ms units), cancel or move
+-- the i-th added timer (modulo the number added so far).
+data Op = Add Int | Cancel Int | Update Int Int
+  deriving (Show)
+
+instance Arbitrary Op where
+  arbitrary = frequency
+    [ (5, Add <$> choose (0, 4))
+    , (1, Cancel <$> choose (0, 20))
+    , (2, Update <$> choose (0, 20) <*> choose (0, 4)) ]
+  shrink (Add d) = Add <$> shrink d
+  shrink (Cancel i) = Cancel <$> shrink i
+  shrink (Update i d) = (Update i <$> shrink d) ++ (flip Update d <$> shrink i)
+
+-- | The model: a map from timer id to (delay, sequence of its last set);
+-- fire order is by delay, then by sequence (ops are issued microseconds
+-- apart, 10 ms units apart in delay).
+model :: [Op] -> [Int]
+model = done . foldl apply (M.empty, 0, 0 :: Int)
+  where
+    apply (m, n, s) (Add d) = (M.insert n (d, s) m, n + 1, s + 1)
+    apply (m, n, s) (Cancel i) | n > 0 = (M.delete (i `mod` n) m, n, s + 1)
+    apply (m, n, s) (Update i d)
+      | n > 0, M.member (i `mod` n) m = (M.insert (i `mod` n) (d, s) m, n, s + 1)
+    apply st _ = st
+    done (m, _, _) = map fst (sortOn snd (M.toList m))
+
+prop_timerModel :: Property
+prop_timerModel = withMaxSuccess 40 $ forAll (resize 25 (listOf arbitrary)) $
+  \ops -> monadicIO $ do
+    (fired, early) <- run $ do
+      mgr <- new
+      out <- newIORef []
+      earlyRef <- newIORef False
+      keys <- newIORef M.empty
+      let unit = 10000  -- us
+          -- A lower bound of the deadline, taken before the call.
+          deadlineIn d = (+ fromIntegral (d * unit * 1000)) <$> getMonotonicTimeNSec
+          exec n (Add d) = do
+            dl <- newIORef =<< deadlineIn d
+            let cb = do
+                  t <- getMonotonicTimeNSec
+                  dl' <- readIORef dl
+                  when (t < dl') $ writeIORef earlyRef True
+                  modifyIORef' out (n :)
+            k <- registerTimeout mgr (d * unit) cb
+            modifyIORef' keys (M.insert n (k, dl))
+            return (n + 1)
+          exec n (Cancel i) | n > 0 = do
+            ks <- readIORef keys
+            forM_ (M.lookup (i `mod` n) ks) $ \(k, _) -> unregisterTimeout mgr k
+            modifyIORef' keys (M.delete (i `mod` n))
+            return n
+          exec n (Update i d) | n > 0 = do
+            ks <- readIORef keys
+            forM_ (M.lookup (i `mod` n) ks) $ \(k, dl) -> do
+              writeIORef dl =<< deadlineIn d
+              updateTimeout mgr k (d * unit)
+            return n
+          exec n _ = return n
+      foldM_ exec 0 ops
+      let drain = do
+            c <- callbackCount mgr
+            when (c > 0) (step mgr 200000 >> drain)
+      drain
+      shutdown mgr
+      (,) <$> (reverse <$> readIORef out) <*> readIORef earlyRef
+    monitor (counterexample ("fired " ++ show fired ++ ", model " ++ show (model ops)
+                             ++ (if early then ", one fired early" else "")))
+    QCM.assert (fired == model ops && not early)
+
+------------------------------------------------------------------------------
+-- No leak
+
+leakTests :: [TestTree]
+leakTests =
+  [ testCase "a million timeout register/unregister cycles" $ do
+      mgr <- new
+      let cycles n = replicateM_ n $
+            registerTimeout mgr 1000000 (return ()) >>= unregisterTimeout mgr
+      cycles 10000
+      before <- liveBytes
+      cycles 1000000
+      after' <- liveBytes
+      callbackCount mgr >>= (@?= 0)
+      pendingCount mgr >>= (@?= 0)
+      assertBool ("live bytes grew from " ++ show before ++ " to " ++ show after')
+        (after' < before + 256 * 1024)
+      shutdown mgr
+
+  , testCase "a million fd register/unregister cycles" $ withPipe $ \(r, _) -> do
+      mgr <- new
+      let cycles n = replicateM_ n $
+            registerFd mgr (\_ _ -> return ()) r evtRead MultiShot >>= unregisterFd mgr
+      cycles 10000
+      before <- liveBytes
+      cycles 1000000
+      after' <- liveBytes
+      callbackCount mgr >>= (@?= 0)
+      pendingCount mgr >>= (@?= 0)
+      assertBool ("live bytes grew from " ++ show before ++ " to " ++ show after')
+        (after' < before + 256 * 1024)
+      shutdown mgr
+
+  , testCase "200000 fired one-shot timeouts and fd events leave nothing behind" $
+      withSocketPair $ \(a, _) -> do
+        mgr <- new
+        hits <- newIORef (0 :: Int)
+        let batch = do
+              replicateM_ 1000 $ do
+                _ <- registerTimeout mgr 0 (modifyIORef' hits (+ 1))
+                void $ registerFd mgr (\_ _ -> modifyIORef' hits (+ 1)) a evtWrite OneShot
+              let drain = do c <- callbackCount mgr
+                             when (c > 0) (step mgr 100000 >> drain)
+              drain
+        replicateM_ 10 batch
+        before <- liveBytes
+        replicateM_ 100 batch
+        after' <- liveBytes
+        readIORef hits >>= (@?= 220000)
+        pendingCount mgr >>= (@?= 0)
+        assertBool ("live bytes grew from " ++ show before ++ " to " ++ show after')
+          (after' < before + 256 * 1024)
+        shutdown mgr
+  ]
+
+liveBytes :: IO Integer
+liveBytes = do
+  performMajorGC
+  fromIntegral . gcdetails_live_bytes . gc <$> getRTSStats
