@@ -30,6 +30,7 @@ using evmgr::TimerQueue;
 
 struct Node {
   std::uint32_t heap_index = TimerQueue<Node>::kNotInHeap;
+  std::uint32_t timer_sequence = 0;
   int id = 0;
 };
 

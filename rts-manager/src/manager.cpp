@@ -36,8 +36,8 @@
 //     and on a mismatch the old waiters get kClosed instead of the new
 //     file's readiness.
 //   - Every closed_fd_check_ns_ (250 ms by default) a poll that has fd
-//     waiters checks each waited-on fd with fcntl(F_GETFD); EBADF means
-//     closed, and its waiters get kClosed. Blocking waits are cut to that
+//     waiters checks every waited-on fd with one zero-timeout poll(2) per
+//     batch; POLLNVAL means closed, and its waiters get kClosed. Blocking waits are cut to that
 //     period while fd waiters exist, so the check runs even when idle.
 // poll(2) reports POLLNVAL, but only when it is entered: an fd closed
 // while a poll() is blocked goes unnoticed until the next call, so the
@@ -72,7 +72,7 @@
 // thread that may have held it at fork time does not exist in the child.
 #include "evmgr/manager.hpp"
 
-#include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -291,13 +291,27 @@ void Manager::queue_always_ready() noexcept {
 }
 
 void Manager::check_closed_fds() noexcept {
-  for (std::size_t fd = 0; fd < fds_.size(); ++fd) {
-    FdSlot& slot = fds_[fd];
-    if (slot.waiters.empty()) continue;
-    if (fcntl(static_cast<int>(fd), F_GETFD) < 0 && errno == EBADF) {
-      close_slot(static_cast<int>(fd), slot, kClosed | kError);
+  // One poll(2) with a zero timeout per batch of waited-on fds: a closed fd
+  // comes back POLLNVAL (whatever the events asked), and 10,000 fds cost 40
+  // syscalls rather than 10,000 fcntl calls.
+  constexpr int kBatch = 256;
+  struct pollfd batch[kBatch];
+  int count = 0;
+  const auto flush = [&] {
+    // EINTR or ENOMEM: skip this round; the next check comes soon enough.
+    if (count > 0 && ::poll(batch, static_cast<nfds_t>(count), 0) > 0) {
+      for (int i = 0; i < count; ++i) {
+        if (batch[i].revents & POLLNVAL) close_slot(batch[i].fd, fds_[static_cast<std::size_t>(batch[i].fd)], kClosed | kError);
+      }
     }
+    count = 0;
+  };
+  for (std::size_t fd = 0; fd < fds_.size(); ++fd) {
+    if (fds_[fd].waiters.empty()) continue;
+    batch[count++] = pollfd{static_cast<int>(fd), 0, 0};
+    if (count == kBatch) flush();
   }
+  flush();
 }
 
 std::int64_t Manager::wait_budget(std::int64_t now, std::int64_t limit, bool woken) const noexcept {
@@ -495,12 +509,11 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
   if (out == nullptr || capacity == 0) return -EINVAL;
   std::unique_lock<std::mutex> lock(mu_);
   if (polling_) return -EBUSY;
-  const std::int64_t start = now_ns();
-  const std::int64_t limit = timeout_ns < 0 ? INT64_MAX : deadline_after(start, timeout_ns);
+  std::int64_t now = now_ns();
+  const std::int64_t limit = timeout_ns < 0 ? INT64_MAX : deadline_after(now, timeout_ns);
   bool woken = wake_requested_.exchange(false, std::memory_order_acq_rel);
   bool looked = false;
   for (;;) {
-    const std::int64_t now = now_ns();
     expire_timers(now);
     queue_always_ready();
     if (closed_fd_check_ns_ > 0 && now >= next_closed_fd_check_) {
@@ -532,6 +545,11 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
         with_backend([this](auto& b) { return b.dispatch(ReadyCallback{this, &Manager::on_ready}); });
     if (channel_fired) channel_pending_.store(false, std::memory_order_release);
     if (wake_requested_.exchange(false, std::memory_order_acq_rel)) woken = true;
+    // Fresh readiness and no timer that could be due as well: deliver it
+    // without another clock read (the closed-fd check waits for the next
+    // call; it is periodic anyway).
+    if (!ready_.empty() && timers_.empty()) break;
+    now = now_ns();
   }
   return drain(out, capacity);
 }

@@ -6,31 +6,31 @@
 namespace evmgr {
 
 Registration* RegistrationPool::allocate() noexcept {
-  if (free_head_ == Registration::kNotInHeap) {
+  std::size_t c = first_free_chunk_;
+  while (c < chunks_.size() && chunks_[c].free_count == 0) ++c;
+  if (c == chunks_.size()) {
     // Grow by one chunk. Chunks never move, so hooks and pointers into the
     // pool stay valid; this is the only allocation a registration can cause.
     if (capacity_ > UINT32_MAX - 2 * kChunkSize) return nullptr;
     try {
-      chunks_.reserve(chunks_.size() + 1);
-      chunks_.emplace_back(new Registration[kChunkSize]);
+      Chunk chunk{std::unique_ptr<Registration[]>(new Registration[kChunkSize]), {}, kChunkSize};
+      for (std::uint64_t& word : chunk.free_bits) word = ~std::uint64_t{0};
+      for (std::uint32_t i = 0; i < kChunkSize; ++i) chunk.nodes[i].slot = capacity_ + i;
+      chunks_.push_back(std::move(chunk));
     } catch (const std::bad_alloc&) {
       return nullptr;
     }
-    // Thread the new nodes onto the free list, lowest slot first.
-    const std::uint32_t base = capacity_;
     capacity_ += kChunkSize;
-    for (std::uint32_t i = kChunkSize; i-- > 0;) {
-      at(base + i).slot = base + i;
-      at(base + i).heap_index = free_head_;
-      free_head_ = base + i;
-    }
   }
-  const std::uint32_t slot = free_head_;
-  Registration& node = at(slot);
-  free_head_ = node.heap_index;
-  node.heap_index = Registration::kNotInHeap;
+  first_free_chunk_ = c;
+  Chunk& chunk = chunks_[c];
+  std::uint32_t word = 0;
+  while (chunk.free_bits[word] == 0) ++word;  // free_count > 0: one is set
+  const auto bit = static_cast<std::uint32_t>(__builtin_ctzll(chunk.free_bits[word]));
+  chunk.free_bits[word] &= chunk.free_bits[word] - 1;  // clear the lowest set bit
+  --chunk.free_count;
   ++live_;
-  return &node;
+  return &chunk.nodes[word * 64 + bit];
 }
 
 void RegistrationPool::release(Registration* node) noexcept {
@@ -39,10 +39,15 @@ void RegistrationPool::release(Registration* node) noexcept {
   node->fired = 0;
   node->persistent = false;
   node->interest = 0;
+  node->heap_index = Registration::kNotInHeap;
   // Generation 0 is skipped so that no key is ever 0.
   if (++node->generation == 0) node->generation = 1;
-  node->heap_index = free_head_;
-  free_head_ = node->slot;
+  const std::uint32_t slot = node->slot;
+  Chunk& chunk = chunks_[slot >> kChunkBits];
+  const std::uint32_t index = slot & (kChunkSize - 1);
+  chunk.free_bits[index / 64] |= std::uint64_t{1} << (index % 64);
+  ++chunk.free_count;
+  if ((slot >> kChunkBits) < first_free_chunk_) first_free_chunk_ = slot >> kChunkBits;
   --live_;
 }
 

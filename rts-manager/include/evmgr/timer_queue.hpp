@@ -4,17 +4,21 @@
 //
 // Why a 4-ary heap in an array rather than a node-based tree: the earliest
 // deadline is entries_[0] (O(1)); insert, cancel and update are O(log n);
-// and each entry caches its (deadline, sequence) so sifting compares
-// neighbouring array cells instead of chasing node pointers (the layout
-// libev's 4-heap uses). It is intrusive the other way round: every node
-// records its own heap position, so cancel needs no search.
+// and each 16-byte entry caches its deadline, so sifting compares
+// neighbouring array cells (four siblings share a cache line) instead of
+// chasing node pointers: the layout of libev's 4-heap. It is intrusive the
+// other way round: every node records its own heap position, so cancel
+// needs no search.
 //
-// Ties: equal deadlines pop in insertion order (a 64-bit sequence number),
-// so threads that call threadDelay with the same target wake in the order
-// they slept.
+// Ties: equal deadlines pop in insertion order, by a sequence number kept in
+// the node (read only when deadlines tie), so threads that call threadDelay
+// with the same target wake in the order they slept. The sequence is 32 bits
+// compared with wrap-around, which is exact while tied timers were set less
+// than 2^31 insertions apart.
 //
-// Node requirements: a `std::uint32_t heap_index` member; the queue writes
-// it on every move and sets it to kNotInHeap (UINT32_MAX) on removal.
+// Node requirements: `std::uint32_t heap_index` and `std::uint32_t
+// timer_sequence` members; the queue writes heap_index on every move and
+// sets it to kNotInHeap (UINT32_MAX) on removal.
 #pragma once
 
 #include <cstddef>
@@ -43,7 +47,8 @@ class TimerQueue {
   // so a blocked poll must be woken to shorten its timeout. Throws
   // std::bad_alloc only if the caller did not reserve_one_more().
   bool push(Node* node, std::int64_t deadline) {
-    entries_.push_back(Entry{deadline, next_sequence_++, node});
+    node->timer_sequence = next_sequence_++;
+    entries_.push_back(Entry{deadline, node});
     return sift_up(entries_.size() - 1) == 0;
   }
 
@@ -67,7 +72,7 @@ class TimerQueue {
   bool update(Node* node, std::int64_t deadline) noexcept {
     const std::size_t index = node->heap_index;
     entries_[index].deadline = deadline;
-    entries_[index].sequence = next_sequence_++;
+    node->timer_sequence = next_sequence_++;
     return restore(index) == 0;
   }
 
@@ -89,12 +94,12 @@ class TimerQueue {
 
   struct Entry {
     std::int64_t deadline;
-    std::uint64_t sequence;
     Node* node;
   };
 
   static bool before(const Entry& a, const Entry& b) noexcept {
-    return a.deadline < b.deadline || (a.deadline == b.deadline && a.sequence < b.sequence);
+    if (a.deadline != b.deadline) return a.deadline < b.deadline;
+    return static_cast<std::int32_t>(a.node->timer_sequence - b.node->timer_sequence) < 0;
   }
 
   void place(std::size_t index) noexcept {
@@ -143,7 +148,7 @@ class TimerQueue {
   }
 
   std::vector<Entry> entries_;
-  std::uint64_t next_sequence_ = 0;
+  std::uint32_t next_sequence_ = 0;
 };
 
 }  // namespace evmgr
