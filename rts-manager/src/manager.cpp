@@ -63,6 +63,15 @@
 // only then reads wake_requested_, so a wakeup() is either seen by that read
 // or finds the flag clear and writes the channel again: never lost.
 //
+// Note [Clock reads]
+// ~~~~~~~~~~~~~~~~~~
+// On some VMs clock_gettime(CLOCK_MONOTONIC) is a real syscall (~100 ns),
+// a measurable share of one event's cost. poll() reads the precise clock
+// once per wait, and only when a deadline depends on it: a timer is pending
+// or the caller gave a finite timeout. Otherwise the coarse clock serves
+// the closed-fd check, which tolerates a tick of error. After a wait that
+// produced events with no timer pending, the clock is not read at all.
+//
 // Note [Fork]
 // ~~~~~~~~~~~
 // After fork() the child shares the parent's epoll/kqueue object and wake
@@ -509,9 +518,11 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
   if (out == nullptr || capacity == 0) return -EINVAL;
   std::unique_lock<std::mutex> lock(mu_);
   if (polling_) return -EBUSY;
-  std::int64_t now = now_ns();
+  // The precise clock only when a deadline depends on it (Note [Clock
+  // reads]); the flag is read before it is exchanged, as a wake-up is rare.
+  std::int64_t now = (timeout_ns > 0 || !timers_.empty()) ? now_ns() : now_coarse_ns();
   const std::int64_t limit = timeout_ns < 0 ? INT64_MAX : deadline_after(now, timeout_ns);
-  bool woken = wake_requested_.exchange(false, std::memory_order_acq_rel);
+  bool woken = take_wake_request();
   bool looked = false;
   for (;;) {
     expire_timers(now);
@@ -544,7 +555,7 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
     const bool channel_fired =
         with_backend([this](auto& b) { return b.dispatch(ReadyCallback{this, &Manager::on_ready}); });
     if (channel_fired) channel_pending_.store(false, std::memory_order_release);
-    if (wake_requested_.exchange(false, std::memory_order_acq_rel)) woken = true;
+    if (take_wake_request()) woken = true;
     // Fresh readiness and no timer that could be due as well: deliver it
     // without another clock read (the closed-fd check waits for the next
     // call; it is periodic anyway).
@@ -552,6 +563,11 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
     now = now_ns();
   }
   return drain(out, capacity);
+}
+
+bool Manager::take_wake_request() noexcept {
+  return wake_requested_.load(std::memory_order_acquire) &&
+         wake_requested_.exchange(false, std::memory_order_acq_rel);
 }
 
 int Manager::wakeup() noexcept {

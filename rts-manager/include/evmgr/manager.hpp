@@ -118,6 +118,7 @@ class Manager {
   int drain(ReadyEvent* out, std::size_t capacity) noexcept;
   void note_change_for_poller() noexcept;
   int kick() noexcept;
+  bool take_wake_request() noexcept;
 
   using ReadyList = boost::intrusive::list<
       Registration,
