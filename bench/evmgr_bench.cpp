@@ -667,11 +667,10 @@ int mode_timers(int reps, int count) {
 
 // ---- memory mode -------------------------------------------------------------------
 
-// TimerQueue's Entry is private; this mirrors its layout (deadline,
-// sequence, node) and is checked against the heap's real allocations below.
+// TimerQueue's Entry is private; this mirrors its layout (deadline, node)
+// and is checked against the heap's real allocations below.
 struct MirrorHeapEntry {
   std::int64_t deadline;
-  std::uint64_t sequence;
   void* node;
 };
 
@@ -685,7 +684,7 @@ int mode_memory() {
   std::printf("| `evmgr::FdSlot` (one per fd number up to the highest registered) | %zu | "
               "vector indexed by fd, geometric growth |\n",
               sizeof(evmgr::FdSlot));
-  std::printf("| timer heap entry (`TimerQueue::Entry`: deadline, sequence, node) | %zu | "
+  std::printf("| timer heap entry (`TimerQueue::Entry`: deadline, node) | %zu | "
               "vector, geometric growth (private type: layout mirrored) |\n",
               sizeof(MirrorHeapEntry));
   std::printf("| `evmgr_event` (C ABI, caller's array) | %zu | |\n", sizeof(evmgr_event));
