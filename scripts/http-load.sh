@@ -39,7 +39,7 @@ server_cmd() {
 
 table=build/bench/http.md
 {
-  echo "| server | connections | mode | requests/s | p50 | p99 | errors | server |"
+  echo "| server | connections | mode | requests/s | p50 | p99 | errors (connect, write, timeout; reads with keep-alive) | server |"
   echo "|---|---:|---|---:|---:|---:|---:|---|"
 } >"$table"
 
@@ -65,7 +65,13 @@ for server in evmgr select threaded; do
       rps=$(awk '/^Requests\/sec/ {print $2}' "$log.wrk")
       p50=$(awk '$1=="50%" {print $2}' "$log.wrk")
       p99=$(awk '$1=="99%" {print $2}' "$log.wrk")
-      errors=$(awk '/Socket errors/ {gsub(",", ""); print $4+$6+$8+$10} /Non-2xx/ {n+=$NF} END {}' "$log.wrk")
+      # wrk counts a connection the server closes as a read error, which is
+      # every request in connection-per-request mode: count reads only with
+      # keep-alive. Non-2xx answers are errors too.
+      errors=$(awk -v mode="$mode" '
+        /Socket errors/ { gsub(",", ""); e += $4 + $8 + $10; if (mode == "keep-alive") e += $6 }
+        /Non-2xx/ { e += $NF }
+        END { print e + 0 }' "$log.wrk")
       printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$server" "$conns" "$mode" \
         "${rps:-0}" "${p50:--}" "${p99:--}" "${errors:-0}" "$state" | tee -a "$table" >&2
       sleep 1
