@@ -487,18 +487,22 @@ int mode_pipes(int reps, long writes, const std::vector<int>& ns, const std::vec
               "always in flight), so this is the wall time minus preemption by other processes "
               "on the shared machine (wall-clock table below).\n\n",
               writes);
-  std::printf("| N | A | timers | fds |");
-  for (const Lib& l : libs) std::printf(" %s |", l.name);
-  std::printf("\n|---:|---:|:---:|:---|");
-  for (std::size_t i = 0; i < libs.size(); ++i) std::printf("---:|");
-  std::printf("\n");
-  for (const Row& row : rows) {
-    std::printf("%s", row.head.c_str());
-    for (std::size_t li = 0; li < libs.size(); ++li) {
-      std::printf(" %.0f (%.2fx) |", row.cpu[li], row.cpu[li] / row.cpu[kRaw]);
-    }
+  // One markdown table: a column per library, cell(row, library) prints a cell.
+  const auto print_table = [&](auto cell) {
+    std::printf("| N | A | timers | fds |");
+    for (const Lib& l : libs) std::printf(" %s |", l.name);
+    std::printf("\n|---:|---:|:---:|:---|");
+    for (std::size_t i = 0; i < libs.size(); ++i) std::printf("---:|");
     std::printf("\n");
-  }
+    for (const Row& row : rows) {
+      std::printf("%s", row.head.c_str());
+      for (std::size_t li = 0; li < libs.size(); ++li) cell(row, li);
+      std::printf("\n");
+    }
+  };
+  print_table([](const Row& row, std::size_t li) {
+    std::printf(" %.0f (%.2fx) |", row.cpu[li], row.cpu[li] / row.cpu[kRaw]);
+  });
   if (libs.size() == 6) {
     std::printf("\n### fd-event targets (issue 2): paired per-repetition ratios, median "
                 "[quartiles] over %d runs\n\n",
@@ -520,29 +524,13 @@ int mode_pipes(int reps, long writes, const std::vector<int>& ns, const std::vec
                   spread(row.ratio_oneshot).c_str());
     }
   }
-  std::printf("\n### fd events: wall-clock ns per event (median of %d runs), for reference\n\n| N | A | timers | fds |",
+  std::printf("\n### fd events: wall-clock ns per event (median of %d runs), for reference\n\n",
               reps);
-  for (const Lib& l : libs) std::printf(" %s |", l.name);
-  std::printf("\n|---:|---:|:---:|:---|");
-  for (std::size_t i = 0; i < libs.size(); ++i) std::printf("---:|");
-  std::printf("\n");
-  for (const Row& row : rows) {
-    std::printf("%s", row.head.c_str());
-    for (std::size_t li = 0; li < libs.size(); ++li) {
-      std::printf(" %.0f (%.2fx) |", row.wall[li], row.wall[li] / row.wall[kRaw]);
-    }
-    std::printf("\n");
-  }
-  std::printf("\n### malloc calls per event in the timed loop (worst run)\n\n| N | A | timers | fds |");
-  for (const Lib& l : libs) std::printf(" %s |", l.name);
-  std::printf("\n|---:|---:|:---:|:---|");
-  for (std::size_t i = 0; i < libs.size(); ++i) std::printf("---:|");
-  std::printf("\n");
-  for (const Row& row : rows) {
-    std::printf("%s", row.head.c_str());
-    for (std::size_t li = 0; li < libs.size(); ++li) std::printf(" %.3g |", row.mallocs[li]);
-    std::printf("\n");
-  }
+  print_table([](const Row& row, std::size_t li) {
+    std::printf(" %.0f (%.2fx) |", row.wall[li], row.wall[li] / row.wall[kRaw]);
+  });
+  std::printf("\n### malloc calls per event in the timed loop (worst run)\n\n");
+  print_table([](const Row& row, std::size_t li) { std::printf(" %.3g |", row.mallocs[li]); });
   std::printf("\n");
   std::fprintf(stderr, "events in timed loops: %ld\n", g_events_total);
   return all_met ? 0 : 3;

@@ -24,13 +24,10 @@ hard=$(ulimit -Hn)
 ulimit -n "$hard"
 echo "demo: soft fd limit raised to $(ulimit -n) (the hard limit) for ${PIPES} pipes"
 
+. scripts/lib-compile.sh
 compile() { # name ghc extra-flags...
-  local name=$1 compiler=$2
-  shift 2
-  echo "demo: compiling $name with $compiler $*" >&2
-  "$compiler" -O1 -rtsopts "$@" -outputdir "$out/$name.o" -o "$out/$name" \
-    examples/demo/WakeDemo.hs >"$out/$name.compile.log" 2>&1 ||
-    { cat "$out/$name.compile.log" >&2; exit 1; }
+  echo "demo: compiling $1 with $2 ${*:3}" >&2
+  compile_hs "$out" "$1" "$2" examples/demo/WakeDemo.hs "${@:3}"
 }
 
 compile select /usr/bin/ghc

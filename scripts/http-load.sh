@@ -18,13 +18,8 @@ out=build/bench/http
 mkdir -p "$out"
 ulimit -n "$(ulimit -Hn)"
 
-build() { # name compiler flags...
-  local name=$1 compiler=$2
-  shift 2
-  "$compiler" -O1 -rtsopts "$@" -outputdir "$out/$name.o" -o "$out/$name" \
-    examples/http/HttpServer.hs >"$out/$name.compile.log" 2>&1 ||
-    { cat "$out/$name.compile.log" >&2; exit 1; }
-}
+. scripts/lib-compile.sh
+build() { compile_hs "$out" "$1" "$2" examples/http/HttpServer.hs "${@:3}"; }
 echo "http-load: compiling the server (patched non-threaded, stock -threaded)" >&2
 build patched build/ghc/bin/ghc
 build threaded /usr/bin/ghc -threaded

@@ -23,13 +23,8 @@ out=build/bench/rts
 mkdir -p "$out" docs/img
 ulimit -n "$(ulimit -Hn)"
 
-build() { # name compiler flags...
-  local name=$1 compiler=$2
-  shift 2
-  "$compiler" -O1 -rtsopts "$@" -outputdir "$out/$name.o" -o "$out/$name" \
-    examples/demo/WakeDemo.hs >"$out/$name.compile.log" 2>&1 ||
-    { cat "$out/$name.compile.log" >&2; exit 1; }
-}
+. scripts/lib-compile.sh
+build() { compile_hs "$out" "$1" "$2" examples/demo/WakeDemo.hs "${@:3}"; }
 echo "rts-bench: compiling WakeDemo three ways" >&2
 build stock /usr/bin/ghc
 build patched build/ghc/bin/ghc
