@@ -19,7 +19,8 @@ out=build/demo
 patched_ghc=build/ghc/bin/ghc
 mkdir -p "$out"
 
-# 10,000 pipes need 20,000 fds plus a few: raise the soft limit to the hard.
+# 10,000 pipes (FIFOs, one fd each) plus the runtime's own: raise the soft
+# fd limit to the hard one.
 hard=$(ulimit -Hn)
 ulimit -n "$hard"
 echo "demo: soft fd limit raised to $(ulimit -n) (the hard limit) for ${PIPES} pipes"

@@ -6,18 +6,25 @@
 --
 --   WakeDemo pipes N LAPS  N threads, each blocked in threadWaitRead on its
 --                          own pipe, woken one by one around a ring
+--
+-- Each thread's pipe is a named pipe (FIFO) opened read-write, so it costs
+-- one fd instead of two: 10,000 of them fit under a 20,000-fd limit.
 --   WakeDemo sleepers N    N threads in threadDelay, spread over one second
 --
 -- Prints one line: "<what> <wake-ups> <seconds> <wake-ups per second>".
 module Main (main) where
 
 import Control.Concurrent
+import Control.Exception (bracket)
 import Control.Monad
 import GHC.Clock (getMonotonicTime)
 import System.Environment (getArgs)
 import System.Exit (die)
 import System.IO
-import System.Posix.IO (createPipe, fdRead, fdWrite)
+import System.Directory (createDirectory, getTemporaryDirectory, removeDirectoryRecursive)
+import System.Posix.Files (createNamedPipe, ownerReadMode, ownerWriteMode, unionFileModes)
+import System.Posix.IO (OpenMode (ReadWrite), defaultFileFlags, fdRead, fdWrite, nonBlock, openFd)
+import System.Posix.Process (getProcessID)
 import System.Posix.Types (Fd)
 import Text.Printf (printf)
 
@@ -36,9 +43,14 @@ main = do
 -- with N (it rebuilds its fd sets from all N waiters), evmgr's should not.
 pipes :: Int -> Int -> IO ()
 pipes n laps = do
-  ends <- replicateM n createPipe
-  let readers = map fst ends
-      writers = map snd ends
+  fds <- withFifoDir $ \dir -> forM [1 .. n] $ \i -> do
+    let path = dir ++ "/" ++ show i
+    createNamedPipe path (ownerReadMode `unionFileModes` ownerWriteMode)
+    openFd path ReadWrite Nothing defaultFileFlags {nonBlock = True}
+  -- The directory is gone already (open FIFOs outlive their names), so
+  -- nothing is left behind even when select aborts the program.
+  let readers = fds
+      writers = fds
       nextWriters = drop 1 writers ++ take 1 writers
       hops = n * laps
   finished <- newEmptyMVar
@@ -56,6 +68,11 @@ pipes n laps = do
   where
     passByte :: Fd -> IO ()
     passByte r = threadWaitRead r >> void (fdRead r 1)
+    withFifoDir act = do
+      tmp <- getTemporaryDirectory
+      pid <- getProcessID
+      let dir = tmp ++ "/wakedemo-" ++ show pid
+      bracket (createDirectory dir >> return dir) removeDirectoryRecursive act
 
 -- N threads sleep for delays spread evenly over one second; each checks it
 -- did not wake early. The whole run should take about one second.
