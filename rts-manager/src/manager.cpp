@@ -196,6 +196,8 @@ void Manager::unlink_waiter(Registration& node) noexcept {
 
 int Manager::sync_kernel(int fd, FdSlot& slot, Events extra_interest, bool extra_one_shot,
                          bool force, bool* replaced) noexcept {
+  bool ignored = false;
+  if (replaced == nullptr) replaced = &ignored;
   WantedInterest wanted = wanted_interest(slot);
   wanted.events |= extra_interest;
   wanted.any_one_shot |= extra_one_shot;
@@ -243,8 +245,7 @@ void Manager::close_slot(int fd, FdSlot& slot, Events why) noexcept {
 }
 
 void Manager::resync_after_event(int fd, FdSlot& slot) noexcept {
-  bool replaced = false;
-  const int err = sync_kernel(fd, slot, 0, false, false, &replaced);
+  const int err = sync_kernel(fd, slot, 0, false, false, nullptr);
   if (err == 0) return;
   // The remaining waiters cannot be watched any more. Tell them rather than
   // leave them waiting forever: EBADF means the fd is gone; anything else
@@ -360,7 +361,11 @@ int Manager::register_fd(int fd, Events interest, bool persistent, std::uintptr_
   FdSlot* slot;
   try {
     slot = &fds_.get(fd);
-    always_ready_fds_.reserve(always_ready_fds_.size() + 1);
+    // Room for one more always-ready fd, grown geometrically (reserve(n)
+    // alone would reallocate on every push).
+    if (always_ready_fds_.size() == always_ready_fds_.capacity()) {
+      always_ready_fds_.reserve(always_ready_fds_.empty() ? 8 : 2 * always_ready_fds_.capacity());
+    }
   } catch (const std::bad_alloc&) {
     return ENOMEM;
   }
@@ -434,8 +439,7 @@ int Manager::modify_fd(Key key, Events interest) noexcept {
   const std::uint8_t old_interest = node->interest;
   node->interest = static_cast<std::uint8_t>(interest);
   if (slot.always_ready) return 0;
-  bool replaced = false;
-  const int err = sync_kernel(node->fd, slot, 0, false, false, &replaced);
+  const int err = sync_kernel(node->fd, slot, 0, false, false, nullptr);
   if (err != 0) node->interest = old_interest;
   return err;
 }
@@ -451,10 +455,9 @@ int Manager::unregister_fd(Key key) noexcept {
   if (was_waiting) {
     FdSlot& slot = *fds_.find(fd);
     if (!slot.always_ready) {
-      bool replaced = false;
       // Narrowing the interest can only fail if the fd is gone, and then
       // the kernel has already forgotten it: nothing left to undo.
-      if (sync_kernel(fd, slot, 0, false, false, &replaced) == EBADF) {
+      if (sync_kernel(fd, slot, 0, false, false, nullptr) == EBADF) {
         close_slot(fd, slot, kClosed | kError);
       }
     }
@@ -591,8 +594,7 @@ int Manager::after_fork() noexcept {
     slot.armed = 0;
     slot.one_shot = false;
     if (slot.waiters.empty() || slot.always_ready) continue;
-    bool replaced = false;
-    const int err = sync_kernel(static_cast<int>(fd), slot, 0, false, true, &replaced);
+    const int err = sync_kernel(static_cast<int>(fd), slot, 0, false, true, nullptr);
     if (err != 0) close_slot(static_cast<int>(fd), slot, err == EBADF ? (kClosed | kError) : (kError | kRead | kWrite));
   }
   return 0;

@@ -103,6 +103,8 @@ class Manager {
   // All private members below run with mu_ held.
   static void on_ready(void* self, int fd, Events events, WatchTag tag) noexcept;
   void fd_ready(int fd, Events events, WatchTag tag) noexcept;
+  // Arms fd for its waiters' interest (plus extra_*); force asks the kernel
+  // even if nothing changed. *replaced (if not null): the fd's file changed.
   int sync_kernel(int fd, FdSlot& slot, Events extra_interest, bool extra_one_shot, bool force,
                   bool* replaced) noexcept;
   void resync_after_event(int fd, FdSlot& slot) noexcept;
