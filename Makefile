@@ -58,7 +58,7 @@ ghc-test: ghc
 # ---- the patched GHC, full source build (docs/ghc-full.md) -------------------
 .PHONY: ghc-full test-ghc-full
 
-ghc-full: deps core
+ghc-full: deps
 	@scripts/ghc-full.sh
 
 test-ghc-full: ghc-full

@@ -5,9 +5,9 @@
 # Unlike the fast path (scripts/ghc-build.sh, which reuses Debian's compiler
 # and libraries and only rebuilds RTS objects), this runs GHC's own make build
 # system: Debian's ghc 9.0.2 bootstraps a stage-1 compiler, which builds the
-# RTS (every way, threaded ones included; the C++ core goes into every RTS
-# library through rts/ghc.mk, patch 0006), the boot libraries and a stage-2
-# compiler. The result has its own `base` (ABI-different from Debian's), so
+# RTS (every way, threaded ones included; rts/ghc.mk compiles the C++ core
+# from this checkout's sources and puts it into every RTS library, patch
+# 0006), the boot libraries and a stage-2 compiler. The result has its own `base` (ABI-different from Debian's), so
 # Debian's libghc-*-dev packages do not load in it; boot packages do.
 #
 # Usage: scripts/ghc-full.sh [--force-patches] [--no-install]
@@ -23,8 +23,9 @@
 #                    it again, the next --e2e-deps re-registers it).
 #
 # Phases (one progress line each, "ghc-full: [phase] ..."):
-#   deps       apt-get: Debian's ghc, happy, alex, autoconf, automake,
-#              libffi-dev, libgmp-dev, libnuma-dev, libncurses-dev, python3
+#   deps       apt-get: Debian's ghc, happy, alex, autoconf, automake, g++,
+#              libboost-dev, libffi-dev, libgmp-dev, libnuma-dev,
+#              libncurses-dev, python3
 #   source     build/ghc-full-src/ghc-9.0.2 from `apt-get source ghc` (reuses
 #              the .dsc + tarballs in build/ghc-src when present), plus a
 #              pristine copy in build/ghc-full-src/pristine for the check
@@ -45,7 +46,7 @@
 #   smoke      a program built with build/ghc-full/bin/ghc names the I/O
 #              manager in +RTS --info and runs with --io-manager=select
 #
-# Needs build/core/libevmgr.a (`make core`). Full log: build/ghc-full.log
+# Full log: build/ghc-full.log
 # (path printed at the start; the tail is shown on failure; the previous
 # run's log is kept as build/ghc-full.log.prev).
 # Environment: BUILD (default build/), JOBS (default 3), GHC_FULL_RTS_WAYS
@@ -70,7 +71,6 @@ JOBS=${JOBS:-3}
 # ones the compiler itself (thr_dyn) and tests/e2e use; "all" = GHC's default
 # set (adds thr_debug, thr_l, thr_debug_dyn, thr_l_dyn: ~1/3 more RTS build).
 RTS_WAYS=${GHC_FULL_RTS_WAYS:-"l debug thr debug_dyn l_dyn thr_dyn"}
-EVMGR_LIB=$ROOT/build/core/libevmgr.a
 FORCE_PATCHES=0; INSTALL=1; E2E_DEPS=0
 for a in "$@"; do
   case "$a" in
@@ -134,7 +134,7 @@ echo "ghc-full: full log in $LOG"
 # ---- deps ---------------------------------------------------------------------
 phase deps "build dependencies (apt-get)"
 run "$ROOT/scripts/install-deps.sh" ghc
-want=(ghc happy alex autoconf automake libffi-dev libgmp-dev libnuma-dev libncurses-dev
+want=(ghc happy alex autoconf automake g++ libboost-dev libffi-dev libgmp-dev libnuma-dev libncurses-dev
       python3 dpkg-dev patch xz-utils)
 missing=()
 for p in "${want[@]}"; do
@@ -146,7 +146,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 BOOT_GHC=/usr/bin/ghc
 [ -x "$BOOT_GHC" ] && [ "$("$BOOT_GHC" --numeric-version)" = 9.0.2 ] || die "need Debian's GHC 9.0.2 as the bootstrap compiler"
-[ -f "$EVMGR_LIB" ] || die "$EVMGR_LIB missing: run \`make core' first"
 [ -f "$ROOT/ffi/evmgr.h" ] || die "$ROOT/ffi/evmgr.h missing"
 
 # ---- source -------------------------------------------------------------------
@@ -273,8 +272,8 @@ BUILD_MAN         = NO
 # As Debian's rules (debian/rules, override_dh_auto_configure)
 SRC_HC_OPTS += -lffi -optl-pthread
 $ways_mk
-# The evmgr checkout whose core (build/core/libevmgr.a, ffi/evmgr.h) goes into
-# the RTS (ghc-patch/0006, rts/ghc.mk)
+# The evmgr checkout whose core (rts-manager/, ffi/) rts/ghc.mk compiles into
+# the RTS (ghc-patch/0006)
 EvmgrDir = $ROOT
 EOF
 if cmp -s mk/build.mk.new mk/build.mk; then
