@@ -284,7 +284,7 @@ fi
 
 # ---- make ---------------------------------------------------------------------
 [ -f .evmgr-installed ] || touch -d @0 .evmgr-installed
-phase make "make -j$JOBS (stage 1, RTS + evmgr core, libraries, stage 2; ~25+ min from scratch)"
+phase make "make -j$JOBS (stage 1, RTS + evmgr core, libraries, stage 2; ~50 min from scratch on 2 cores)"
 tm0=$(date +%s)
 run make -j"$JOBS"
 tm=$(( $(date +%s) - tm0 ))
