@@ -145,6 +145,15 @@ struct TimerInput {
 // Per repetition, ns per timer (thread CPU time) of each phase.
 struct TimerTimes {
   std::vector<double> insert, cancel, insert2, expire;
+
+  // One repetition: each phase's elapsed ns, divided by the timers it handled.
+  void add(double count, std::int64_t insert_ns, std::int64_t cancel_ns,
+           std::int64_t insert2_ns, std::int64_t expire_ns) {
+    insert.push_back(static_cast<double>(insert_ns) / count);
+    cancel.push_back(static_cast<double>(cancel_ns) / count);
+    insert2.push_back(static_cast<double>(insert2_ns) / count);
+    expire.push_back(static_cast<double>(expire_ns) / count);
+  }
 };
 
 inline void sleep_ns(std::int64_t ns) {

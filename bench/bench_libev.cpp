@@ -90,10 +90,7 @@ void timers(const TimerInput& in, TimerTimes& out) {
     while (g_timer_fired < static_cast<long>(n)) ev_run(loop, EVRUN_NOWAIT);
     const std::int64_t t5 = cpu_ns();
     if (r > 0) {
-      out.insert.push_back(static_cast<double>(t1 - t0) / count);
-      out.cancel.push_back(static_cast<double>(t2 - t1) / count);
-      out.insert2.push_back(static_cast<double>(t3 - t2b) / count);
-      out.expire.push_back(static_cast<double>(t5 - t4) / count);
+      out.add(count, t1 - t0, t2 - t1, t3 - t2b, t5 - t4);
     }
   }
   ev_loop_destroy(loop);

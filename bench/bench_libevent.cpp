@@ -111,10 +111,7 @@ void timers(const TimerInput& in, TimerTimes& out) {
     while (g_timer_fired < static_cast<long>(n)) event_base_loop(base, EVLOOP_NONBLOCK);
     const std::int64_t t5 = cpu_ns();
     if (r > 0) {
-      out.insert.push_back(static_cast<double>(t1 - t0) / count);
-      out.cancel.push_back(static_cast<double>(t2 - t1) / count);
-      out.insert2.push_back(static_cast<double>(t3 - t2) / count);
-      out.expire.push_back(static_cast<double>(t5 - t4) / count);
+      out.add(count, t1 - t0, t2 - t1, t3 - t2, t5 - t4);
     }
   }
   event_base_free(base);

@@ -603,10 +603,7 @@ int mode_timers(int reps, int count) {
         evb_count_stop();
         if (r > 0) {
           worst_mallocs = std::max(worst_mallocs, evb_count_calls());
-          tt.insert.push_back(static_cast<double>(t1 - t0) / count);
-          tt.cancel.push_back(static_cast<double>(t2 - t1) / count);
-          tt.insert2.push_back(static_cast<double>(t3 - t2) / count);
-          tt.expire.push_back(static_cast<double>(t5 - t4) / count);
+          tt.add(count, t1 - t0, t2 - t1, t3 - t2, t5 - t4);
         }
       }
     }
