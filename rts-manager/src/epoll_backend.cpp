@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
+#include "evmgr/config.hpp"
+#if EVMGR_HAVE_EPOLL
 #include "evmgr/epoll_backend.hpp"
 
 #include <sys/eventfd.h>
@@ -169,3 +171,5 @@ int EpollBackend::wakeup() noexcept {
 }
 
 }  // namespace evmgr
+
+#endif  // EVMGR_HAVE_EPOLL

@@ -6,6 +6,8 @@
 // still wants and ignores a late event nobody waits for. kqueue drops the
 // filters of a closed fd silently, like epoll, so the manager's closed-fd
 // check applies (Note [Closed fds] in manager.cpp).
+#include "evmgr/config.hpp"
+#if EVMGR_HAVE_KQUEUE
 #include "evmgr/kqueue_backend.hpp"
 
 #include <fcntl.h>
@@ -145,3 +147,5 @@ int KqueueBackend::wakeup() noexcept {
 }
 
 }  // namespace evmgr
+
+#endif  // EVMGR_HAVE_KQUEUE

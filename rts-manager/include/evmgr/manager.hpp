@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "evmgr/backend.hpp"
+#include "evmgr/config.hpp"
 #include "evmgr/events.hpp"
 #include "evmgr/fd_table.hpp"
 #include "evmgr/poll_backend.hpp"

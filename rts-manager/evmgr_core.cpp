@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: BSD-3-Clause
+//
+// The whole core as one translation unit: the one file every build of evmgr
+// compiles (CMake's libevmgr, the Haskell package, GHC's rts/ghc.mk and
+// scripts/ghc-build.sh). A new source file of the core is added here and
+// nowhere else. Back-ends the platform lacks compile to nothing
+// (evmgr/config.hpp decides which exist), so no build passes a switch.
+//
+// Include paths every build gives: ffi/ and rts-manager/include/.
+#include "evmgr/config.hpp"
+
+#include "src/registration.cpp"
+#include "src/fd_table.cpp"
+#include "src/poll_backend.cpp"
+#include "src/epoll_backend.cpp"
+#include "src/kqueue_backend.cpp"
+#include "src/manager.cpp"
+#include "../ffi/evmgr.cpp"

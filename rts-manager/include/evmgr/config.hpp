@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: BSD-3-Clause
+//
+// Which back-ends this platform has, decided by the compiler from the
+// platform itself, so that every build of the core (CMake, cabal, GHC's
+// rts/ghc.mk, the fast-path script) agrees without passing a switch.
+//
+// A build may still set EVMGR_HAVE_EPOLL / EVMGR_HAVE_KQUEUE to 0 or 1
+// (the test suite compiles the kqueue back-end on Linux against an
+// emulation of kevent, and can build a poll-only core).
+#pragma once
+
+#if !defined(EVMGR_HAVE_EPOLL)
+#if defined(__linux__)
+#define EVMGR_HAVE_EPOLL 1
+#else
+#define EVMGR_HAVE_EPOLL 0
+#endif
+#endif
+
+#if !defined(EVMGR_HAVE_KQUEUE)
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || \
+    defined(__NetBSD__) || defined(__DragonFly__)
+#define EVMGR_HAVE_KQUEUE 1
+#else
+#define EVMGR_HAVE_KQUEUE 0
+#endif
+#endif
