@@ -95,6 +95,10 @@ int evmgr_backend_available(evmgr_backend backend) {
   return evmgr::Manager::available(static_cast<BackendKind>(backend)) ? 1 : 0;
 }
 
+evmgr_backend evmgr_backend_resolve(evmgr_backend backend) {
+  return static_cast<evmgr_backend>(evmgr::Manager::resolve(static_cast<BackendKind>(backend)));
+}
+
 int evmgr_after_fork(evmgr_manager* mgr) { return mgr->impl->after_fork(); }
 
 int evmgr_fd_register(evmgr_manager* mgr, int fd, uint32_t events, uint32_t flags,
@@ -128,6 +132,12 @@ int evmgr_timer_update(evmgr_manager* mgr, evmgr_key key, int64_t timeout_ns) {
 int evmgr_timer_cancel(evmgr_manager* mgr, evmgr_key key) { return mgr->impl->cancel_timer(key); }
 
 int64_t evmgr_now_ns(void) { return evmgr::now_ns(); }
+
+int64_t evmgr_ns_from_us(int64_t us) {
+  if (us <= 0) return 0;
+  if (us > INT64_MAX / 1000) return INT64_MAX;
+  return us * 1000;
+}
 
 int evmgr_poll(evmgr_manager* mgr, int64_t timeout_ns, evmgr_event* out, size_t capacity) {
   return mgr->impl->poll(timeout_ns, reinterpret_cast<evmgr::ReadyEvent*>(out), capacity);

@@ -10,7 +10,7 @@
  *
  * Model
  * -----
- * A manager owns three kinds of registration, each named by an evmgr_key:
+ * A manager owns two kinds of registration, each named by an evmgr_key:
  *   - fd registrations: interest in EVMGR_READ and/or EVMGR_WRITE on an fd,
  *     one-shot (the default: delivered once, then gone, like threadWaitRead)
  *     or persistent (EVMGR_PERSISTENT: level-triggered until unregistered);
@@ -105,6 +105,10 @@ EVMGR_API int evmgr_backend_parse(const char *name, evmgr_backend *out);
 /* 1 when the back-end can be created on this platform, else 0. */
 EVMGR_API int evmgr_backend_available(evmgr_backend backend);
 
+/* The back-end evmgr_new(backend, ...) uses: EVMGR_BACKEND_AUTO becomes the
+ * best one this platform has; any other value is returned unchanged. */
+EVMGR_API evmgr_backend evmgr_backend_resolve(evmgr_backend backend);
+
 /* In the child after fork(): gives the manager fresh kernel objects (the
  * epoll/kqueue fd and the wake-up channel are shared with the parent
  * otherwise) and re-arms every registration. Must be the child's first call
@@ -155,6 +159,11 @@ EVMGR_API int evmgr_timer_cancel(evmgr_manager *mgr, evmgr_key key);
 
 /* The manager's clock: CLOCK_MONOTONIC in nanoseconds. */
 EVMGR_API int64_t evmgr_now_ns(void);
+
+/* A duration in microseconds (threadDelay's unit) in nanoseconds, for the
+ * timer functions: a negative duration becomes 0 and a product beyond
+ * INT64_MAX saturates, so every value a caller can pass is safe. */
+EVMGR_API int64_t evmgr_ns_from_us(int64_t us);
 
 /* ---- Waiting ------------------------------------------------------------ */
 

@@ -1064,8 +1064,21 @@ TEST(CApi, BackendNamesParseAndAvailability) {
   EXPECT_EQ(nullptr, m);
   ASSERT_EQ(0, evmgr_new(EVMGR_BACKEND_AUTO, &m));
   EXPECT_NE(EVMGR_BACKEND_AUTO, evmgr_backend_of(m));
+  // What auto resolves to is what a manager created with auto uses.
+  EXPECT_EQ(evmgr_backend_of(m), evmgr_backend_resolve(EVMGR_BACKEND_AUTO));
+  EXPECT_EQ(EVMGR_BACKEND_POLL, evmgr_backend_resolve(EVMGR_BACKEND_POLL));
   evmgr_free(m);
   evmgr_free(nullptr);
+}
+
+TEST(CApi, MicrosecondsToNanosecondsSaturates) {
+  EXPECT_EQ(0, evmgr_ns_from_us(0));
+  EXPECT_EQ(0, evmgr_ns_from_us(-5));
+  EXPECT_EQ(0, evmgr_ns_from_us(INT64_MIN));
+  EXPECT_EQ(1000, evmgr_ns_from_us(1));
+  EXPECT_EQ(INT64_MAX / 1000 * 1000, evmgr_ns_from_us(INT64_MAX / 1000));
+  EXPECT_EQ(INT64_MAX, evmgr_ns_from_us(INT64_MAX / 1000 + 1));
+  EXPECT_EQ(INT64_MAX, evmgr_ns_from_us(INT64_MAX));
 }
 
 #if defined(EVMGR_TEST_KQUEUE)

@@ -108,12 +108,6 @@ bool kind_compiled_in(BackendKind kind) noexcept {
   return false;
 }
 
-BackendKind resolve_auto() noexcept {
-  if (EVMGR_HAVE_EPOLL) return BackendKind::kEpoll;
-  if (EVMGR_HAVE_KQUEUE) return BackendKind::kKqueue;
-  return BackendKind::kPoll;
-}
-
 bool file_identity(int fd, FileIdentity* out) noexcept {
   struct stat st;
   if (fstat(fd, &st) != 0) return false;
@@ -126,11 +120,18 @@ bool file_identity(int fd, FileIdentity* out) noexcept {
 
 bool Manager::available(BackendKind kind) noexcept { return kind_compiled_in(kind); }
 
+BackendKind Manager::resolve(BackendKind kind) noexcept {
+  if (kind != BackendKind::kAuto) return kind;
+  if (EVMGR_HAVE_EPOLL) return BackendKind::kEpoll;
+  if (EVMGR_HAVE_KQUEUE) return BackendKind::kKqueue;
+  return BackendKind::kPoll;
+}
+
 int Manager::create(BackendKind kind, std::unique_ptr<Manager>* out) noexcept {
   const int as_int = static_cast<int>(kind);
   if (as_int < 0 || as_int > static_cast<int>(BackendKind::kPoll)) return EINVAL;
   if (!kind_compiled_in(kind)) return ENOSYS;
-  if (kind == BackendKind::kAuto) kind = resolve_auto();
+  kind = resolve(kind);
 
   std::unique_ptr<Manager> mgr(new (std::nothrow) Manager());
   if (!mgr) return ENOMEM;

@@ -42,6 +42,8 @@ class Manager {
   static int create(BackendKind kind, std::unique_ptr<Manager>* out) noexcept;
   // Whether `kind` can be created here.
   static bool available(BackendKind kind) noexcept;
+  // The back-end create(kind) uses: kAuto becomes the best one compiled in.
+  static BackendKind resolve(BackendKind kind) noexcept;
 
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;
