@@ -15,19 +15,20 @@
 #     non-threaded ones are rebuilt:
 #       v, debug, l (static .a): copies of Debian's archives in which the
 #         objects of every file the series touches are recompiled from the
-#         patched source with that way's flags, plus EvMgr.o and the evmgr
-#         core objects (build/core/libevmgr.a);
+#         patched source with that way's flags, plus the RTS adapter
+#         (rts-adapter/, seen as rts/evmgr/ in the patched tree, as in a full
+#         build) and the event manager's one translation unit
+#         (rts-manager/evmgr_core.cpp), compiled here;
 #       dyn, debug_dyn, l_dyn (.so): Debian's static objects are not PIC, so
 #         the whole RTS is compiled for the way (-fPIC -dynamic) and linked
-#         like rts/ghc.mk does, with the evmgr core. Skip with
+#         like rts/ghc.mk does, with the event manager. Skip with
 #         GHC_RTS_WAYS="v debug l".
 #
-# Needs: build/core/libevmgr.a (`make core`), or EVMGR_LIB=/path/to/libevmgr.a.
 # Incremental: objects are rebuilt only when their source, the patches or
 # the flags change; a re-run with nothing changed takes seconds. Never
 # touches /usr/lib/ghc or /var/lib/ghc.
 #
-# Environment: BUILD (default build/), EVMGR_LIB, GHC_RTS_WAYS, JOBS (max 2).
+# Environment: BUILD (default build/), GHC_RTS_WAYS, JOBS (max 2).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,14 +41,15 @@ PATCHED=$BUILD/ghc-patched       # the directories the series touches, patched
 OBJ=$BUILD/ghc-rts               # per-way objects
 SYS=/usr/lib/ghc                 # Debian's GHC: read only
 SYSGHC=$SYS/bin/ghc
-EVMGR_LIB=${EVMGR_LIB:-$BUILD/core/libevmgr.a}
 EVMGR_INC=$ROOT/ffi
+ADAPTER=$ROOT/rts-adapter
 WAYS=${GHC_RTS_WAYS:-"v debug l dyn debug_dyn l_dyn"}
 JOBS=${JOBS:-2}
 [ "$JOBS" -gt 2 ] && JOBS=2
 FORCE=0
 [ "${1:-}" = "--force" ] && FORCE=1
 
+. "$ROOT/scripts/lib-stamp.sh"
 log() { echo "ghc-build: $*" >&2; }
 die() { echo "ghc-build: error: $*" >&2; exit 1; }
 
@@ -55,7 +57,6 @@ die() { echo "ghc-build: error: $*" >&2; exit 1; }
 "$ROOT/scripts/install-deps.sh" ghc
 [ -x "$SYSGHC" ] || die "$SYSGHC missing (Debian's ghc package)"
 [ "$("$SYSGHC" --numeric-version)" = 9.0.2 ] || die "need Debian's GHC 9.0.2"
-[ -f "$EVMGR_LIB" ] || die "$EVMGR_LIB missing: run \`make core' first (or set EVMGR_LIB)"
 [ -f "$EVMGR_INC/evmgr.h" ] || die "$EVMGR_INC/evmgr.h missing"
 
 # ---- 1. the source: apt-get source ghc, once ----------------------------------
@@ -72,9 +73,9 @@ fi
 # ---- 2. the patched tree (only the top-level directories the series touches) --
 PATCHES=("$ROOT"/ghc-patch/[0-9][0-9][0-9][0-9]-*.patch)
 [ -f "${PATCHES[0]}" ] || die "no patches in ghc-patch/"
-pstamp=$(cat "${PATCHES[@]}" | sha256sum | cut -d' ' -f1)
+pstamp=$(digest_of "${PATCHES[@]}")
 TREE=$PATCHED/ghc-9.0.2
-if [ $FORCE = 1 ] || [ "$(cat "$PATCHED/.stamp" 2>/dev/null)" != "$pstamp" ]; then
+if [ $FORCE = 1 ] || ! stamp_matches "$PATCHED/.stamp" "$pstamp"; then
   log "applying ${#PATCHES[@]} patches"
   "$ROOT/ghc-patch/check-patches.sh" "$SRC" >/dev/null
   rm -rf "$PATCHED"
@@ -86,12 +87,16 @@ if [ $FORCE = 1 ] || [ "$(cat "$PATCHED/.stamp" 2>/dev/null)" != "$pstamp" ]; th
   done
   # rts/fs.c is a copy of utils/fs/fs.c made by the GHC build (ghc.mk).
   cp "$SRC/utils/fs/fs.c" "$TREE/rts/fs.c"
-  echo "$pstamp" > "$PATCHED/.stamp"
+  stamp_write "$PATCHED/.stamp" "$pstamp"
 fi
+# The RTS adapter, seen as rts/evmgr/ as rts/ghc.mk sees it in a full build.
+ln -sfn "$ADAPTER" "$TREE/rts/evmgr"
 
 # Files whose objects must be rebuilt in the static ways: every .c/.cmm the
-# series touches or adds under rts/.
-mapfile -t TOUCHED < <(sed -En 's#^[+]{3} b/(rts/.*[.](c|cmm))$#\1#p' "${PATCHES[@]}" | sort -u)
+# series touches under rts/, and the adapter's sources.
+mapfile -t ADAPTER_SRCS < <(cd "$TREE" && ls rts/evmgr/*.c)
+mapfile -t TOUCHED < <( { sed -En 's#^[+]{3} b/(rts/.*[.](c|cmm))$#\1#p' "${PATCHES[@]}"
+                          printf '%s\n' "${ADAPTER_SRCS[@]}"; } | sort -u)
 # A header change reaches objects we do not rebuild only through inline
 # functions or macros; the only one the series changes is emptyThreadQueues.
 for f in $(grep -rl --include='*.c' --include='*.cmm' -w emptyThreadQueues "$TREE/rts" | sed "s|^$TREE/||"); do
@@ -224,13 +229,12 @@ make_cmd() {
 # patched tree is made with cp -a, so untouched sources keep their dates).
 # Forks are costly on a loaded machine: the up-to-date check uses builtins.
 run_jobs() {
-  local w=$1 n=0 src out flags old="" force=0 d=$OBJ/$1
+  local w=$1 n=0 src out flags force=0 d=$OBJ/$1
   way_flags "$w"
   flags=$(printf '%s\n' "${WAYF[@]}" "${COMMON[@]}" "${CCOPT[@]}" "${HCOPT[@]}" "${CFLAGS[@]}" \
-            "${RTSUTILS_DEFS[@]}" "$SYSGHC" "$(sha256sum < "$ROOT/scripts/ghc-build.sh")" | sha256sum)
+            "${RTSUTILS_DEFS[@]}" "$SYSGHC" "$(digest_of "$ROOT/scripts/ghc-build.sh")" | digest_of)
   mkdir -p "$d"
-  [ -f "$d/.flags" ] && read -r old < "$d/.flags"
-  [ "$old" = "$flags" ] || force=1
+  stamp_matches "$d/.flags" "$flags" || force=1
   while read -r src out; do
     if [ $force = 0 ] && [ "$out" -nt "$TREE/$src" ]; then continue; fi
     make_cmd "$src" "$out"
@@ -241,21 +245,31 @@ run_jobs() {
     if [ $n -ge "$JOBS" ]; then wait -n || die "a compile job failed"; n=$((n-1)); fi
   done
   while [ $n -gt 0 ]; do wait -n || die "a compile job failed"; n=$((n-1)); done
-  echo "$flags" > "$d/.flags"
+  stamp_write "$d/.flags" "$flags"
 }
 
-# The evmgr core objects, extracted once per libevmgr.a (names prefixed so
-# they cannot collide with RTS members).
+# The event manager: its one translation unit, compiled once (-fPIC fits
+# both the static and the shared RTS), with the flags of rts/ghc.mk's
+# rts_EVMGR_CXX_OPTS. -MMD lists every source and header it includes, so
+# the stamp covers them all.
 CORE=$OBJ/core
-core_stamp=$(sha256sum "$EVMGR_LIB" | cut -d' ' -f1)
-if [ "$(cat "$CORE/.stamp" 2>/dev/null)" != "$core_stamp" ]; then
-  rm -rf "$CORE"; mkdir -p "$CORE/x"
-  (cd "$CORE/x" && ar x "$EVMGR_LIB")
-  for o in "$CORE"/x/*.o; do mv "$o" "$CORE/evmgr_$(basename "$o" | tr -c 'A-Za-z0-9_.\n' '_')"; done
-  rmdir "$CORE/x"
-  echo "$core_stamp" > "$CORE/.stamp"
+CORE_OBJS=("$CORE/evmgr_core.o")
+CORE_CXX=(g++ -std=c++17 -O2 -DNDEBUG -fPIC -pthread
+          -fvisibility=hidden -fvisibility-inlines-hidden
+          -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion -Werror
+          -I"$ROOT/ffi" -I"$ROOT/rts-manager/include")
+core_inputs() { # the flags, then every file the last compile read
+  printf '%s\n' "${CORE_CXX[@]}"
+  [ -f "$CORE/evmgr_core.d" ] || return 0
+  sed -e 's/\\$//' -e 's/^[^:]*://' "$CORE/evmgr_core.d" | tr ' ' '\n' | sed '/^$/d' | sort -u | xargs cat
+}
+mkdir -p "$CORE"
+if [ ! -f "${CORE_OBJS[0]}" ] || ! stamp_matches "$CORE/.stamp" "$(core_inputs | digest_of)"; then
+  log "compiling the event manager (rts-manager/evmgr_core.cpp)"
+  "${CORE_CXX[@]}" -MMD -MF "$CORE/evmgr_core.d" -c "$ROOT/rts-manager/evmgr_core.cpp" \
+      -o "${CORE_OBJS[0]}" || die "compiling the event manager failed"
+  stamp_write "$CORE/.stamp" "$(core_inputs | digest_of)"
 fi
-CORE_OBJS=("$CORE"/evmgr_*.o)
 
 libname() { # way -> file name of Debian's RTS library for it
   case "$1" in
@@ -277,19 +291,23 @@ build_static() {
   local objs=()
   for s in "${TOUCHED[@]}"; do objs+=("$d/$(basename "${s%.*}").$osuf"); done
   local stamp
-  stamp=$(cat "${objs[@]}" "${CORE_OBJS[@]}" "$SYS/rts/$lib" | sha256sum | cut -d' ' -f1)
-  if [ ! -L "$TOP/rts/$lib" ] && [ "$(cat "$d/.lib-stamp" 2>/dev/null)" = "$stamp" ]; then
+  stamp=$(digest_of "${objs[@]}" "${CORE_OBJS[@]}" "$SYS/rts/$lib")
+  if [ ! -L "$TOP/rts/$lib" ] && stamp_matches "$d/.lib-stamp" "$stamp"; then
     log "$lib up to date"; return 0
   fi
   # Each replaced member must exist exactly once (the archive names members
-  # by basename); new members (EvMgr.o) must not exist yet.
-  local members; members=$(ar t "$SYS/rts/$lib")
-  for o in "${objs[@]}"; do
-    local c; c=$(grep -cx "$(basename "$o")" <<<"$members" || true)
-    case "$(basename "$o")" in
-      EvMgr.*) [ "$c" = 0 ] || die "$lib already has $(basename "$o")" ;;
-      *) [ "$c" = 1 ] || die "$lib has $c members named $(basename "$o")" ;;
-    esac
+  # by basename); new members (the adapter's, the event manager's) must not
+  # exist yet.
+  local members new c o
+  members=$(ar t "$SYS/rts/$lib")
+  new=$(for s in "${ADAPTER_SRCS[@]}" "${CORE_OBJS[@]}"; do b=${s##*/}; echo "${b%.*}"; done)
+  for o in "${objs[@]}" "${CORE_OBJS[@]}"; do
+    c=$(grep -cx "$(basename "$o")" <<<"$members" || true)
+    if grep -qx "$(basename "${o%.*}")" <<<"$new"; then
+      [ "$c" = 0 ] || die "$lib already has $(basename "$o")"
+    else
+      [ "$c" = 1 ] || die "$lib has $c members named $(basename "$o")"
+    fi
   done
   cp "$SYS/rts/$lib" "$d/$lib.tmp"
   chmod u+w "$d/$lib.tmp"
@@ -297,14 +315,15 @@ build_static() {
   ranlib "$d/$lib.tmp"
   rm -f "$TOP/rts/$lib"
   mv "$d/$lib.tmp" "$TOP/rts/$lib"
-  echo "$stamp" > "$d/.lib-stamp"
-  log "$lib rebuilt (${#objs[@]} objects from the patched source + evmgr core)"
+  stamp_write "$d/.lib-stamp" "$stamp"
+  log "$lib rebuilt (${#objs[@]} objects from the patched source and the adapter, + the event manager)"
 }
 
 # Dynamic way: the whole RTS, compiled -fPIC -dynamic, linked as rts/ghc.mk.
 rts_sources() { # the sources of Debian's RTS (rts/ghc.mk's rts_C_SRCS etc., Linux amd64)
   (cd "$TREE" && {
-    ls rts/*.c rts/hooks/*.c rts/sm/*.c rts/eventlog/*.c rts/linker/*.c rts/linker/macho/*.c rts/posix/*.c 2>/dev/null \
+    ls rts/*.c rts/hooks/*.c rts/sm/*.c rts/eventlog/*.c rts/linker/*.c rts/linker/macho/*.c rts/posix/*.c \
+       rts/evmgr/*.c 2>/dev/null \
       | grep -v '^rts/xxhash.c$'
     echo rts/adjustor/NativeAmd64.c
     ls rts/*.cmm
@@ -337,14 +356,16 @@ build_dyn() {
   # The source list must match Debian's static archive member for member.
   local srcs; mapfile -t srcs < <(rts_sources)
   local want have
-  want=$(for s in "${srcs[@]}"; do b=${s##*/}; echo "${b%.*}.o"; done | grep -vx EvMgr.o | sort)
+  want=$(for s in "${srcs[@]}"; do
+           case "$s" in rts/evmgr/*) continue ;; esac  # the adapter: new
+           b=${s##*/}; echo "${b%.*}.o"; done | sort)
   have=$(ar t "$SYS/rts/libHSrts.a" | sort)
   [ "$want" = "$have" ] || { diff <(echo "$want") <(echo "$have") >&2 || true; die "RTS source list does not match Debian's libHSrts.a"; }
   for s in "${srcs[@]}"; do echo "$s $d/${s%.*}.o"; done | run_jobs "$w"
   local objs=(); for s in "${srcs[@]}"; do objs+=("$d/${s%.*}.o"); done
   local stamp
-  stamp=$(cat "${objs[@]}" "${CORE_OBJS[@]}" | sha256sum | cut -d' ' -f1)
-  if [ ! -L "$TOP/rts/$lib" ] && [ "$(cat "$d/.lib-stamp" 2>/dev/null)" = "$stamp" ]; then
+  stamp=$(digest_of "${objs[@]}" "${CORE_OBJS[@]}")
+  if [ ! -L "$TOP/rts/$lib" ] && stamp_matches "$d/.lib-stamp" "$stamp"; then
     log "$lib up to date"; return 0
   fi
   # rts/ghc.mk: ghc -this-unit-id rts -shared -dynamic -dynload deploy
@@ -357,8 +378,8 @@ build_dyn() {
     || { cat "$d/link.log" >&2; die "linking $lib failed"; }
   rm -f "$TOP/rts/$lib"
   mv "$d/$lib.tmp" "$TOP/rts/$lib"
-  echo "$stamp" > "$d/.lib-stamp"
-  log "$lib rebuilt (${#objs[@]} objects, -fPIC -dynamic, + evmgr core)"
+  stamp_write "$d/.lib-stamp" "$stamp"
+  log "$lib rebuilt (${#objs[@]} objects, -fPIC -dynamic, + the event manager)"
 }
 
 for w in $WAYS; do

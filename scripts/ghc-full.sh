@@ -5,9 +5,10 @@
 # Unlike the fast path (scripts/ghc-build.sh, which reuses Debian's compiler
 # and libraries and only rebuilds RTS objects), this runs GHC's own make build
 # system: Debian's ghc 9.0.2 bootstraps a stage-1 compiler, which builds the
-# RTS (every way, threaded ones included; rts/ghc.mk compiles the C++ core
-# from this checkout's sources and puts it into every RTS library, patch
-# 0006), the boot libraries and a stage-2 compiler. The result has its own `base` (ABI-different from Debian's), so
+# RTS (every way, threaded ones included; rts/ghc.mk compiles this
+# checkout's RTS adapter, seen as rts/evmgr/, and the event manager's one
+# translation unit, and puts them into every RTS library), the boot
+# libraries and a stage-2 compiler. The result has its own `base` (ABI-different from Debian's), so
 # Debian's libghc-*-dev packages do not load in it; boot packages do.
 #
 # Usage: scripts/ghc-full.sh [--force-patches] [--no-install]
@@ -58,6 +59,7 @@ set -euo pipefail
 main() {
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$ROOT/scripts/lib-stamp.sh"
 BUILD=${BUILD:-$ROOT/build}
 case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 SRCROOT=$BUILD/ghc-full-src
@@ -231,11 +233,11 @@ fi
 cd "$TREE"
 
 # ---- boot ---------------------------------------------------------------------
-boot_stamp=$(cat configure.ac aclocal.m4 | sha256sum | cut -d' ' -f1)
-if [ "$(cat .evmgr-boot 2>/dev/null)" != "$boot_stamp" ]; then
+boot_stamp=$(digest_of configure.ac aclocal.m4)
+if ! stamp_matches .evmgr-boot "$boot_stamp"; then
   phase boot "./boot (autoreconf, as Debian's rules do)"
   run python3 ./boot
-  echo "$boot_stamp" > .evmgr-boot
+  stamp_write .evmgr-boot "$boot_stamp"
   rm -f .evmgr-configure
 else
   phase boot "up to date"
@@ -243,11 +245,11 @@ fi
 
 # ---- configure ----------------------------------------------------------------
 CONF_ARGS=(--with-system-libffi --prefix="$PREFIX" GHC="$BOOT_GHC")
-conf_stamp=$(printf '%s\n' "${CONF_ARGS[@]}" | cat - configure | sha256sum | cut -d' ' -f1)
-if [ ! -f config.status ] || [ ! -f mk/config.mk ] || [ "$(cat .evmgr-configure 2>/dev/null)" != "$conf_stamp" ]; then
+conf_stamp=$(printf '%s\n' "${CONF_ARGS[@]}" | cat - configure | digest_of)
+if [ ! -f config.status ] || [ ! -f mk/config.mk ] || ! stamp_matches .evmgr-configure "$conf_stamp"; then
   phase configure "./configure ${CONF_ARGS[*]}"
   run ./configure "${CONF_ARGS[@]}"
-  echo "$conf_stamp" > .evmgr-configure
+  stamp_write .evmgr-configure "$conf_stamp"
 else
   phase configure "up to date"
 fi
@@ -272,8 +274,8 @@ BUILD_MAN         = NO
 # As Debian's rules (debian/rules, override_dh_auto_configure)
 SRC_HC_OPTS += -lffi -optl-pthread
 $ways_mk
-# The evmgr checkout whose core (rts-manager/, ffi/) rts/ghc.mk compiles into
-# the RTS (ghc-patch/0006)
+# The evmgr checkout whose RTS adapter (rts-adapter/) and event manager
+# (rts-manager/, ffi/) rts/ghc.mk compiles into the RTS
 EvmgrDir = $ROOT
 EOF
 if cmp -s mk/build.mk.new mk/build.mk; then

@@ -1,0 +1,240 @@
+/* -----------------------------------------------------------------------------
+ *
+ * (c) The GHC Team 2026
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * The I/O manager hooks of the non-threaded RTS (IOHooks.h): the choice made
+ * by +RTS --io-manager, and each hook dispatched once to that choice:
+ *
+ *   evmgr   EvMgrIO.c          blocked threads as evmgr registrations
+ *   select  rts/posix/Select.c GHC's original queues and select()
+ *
+ * Nothing here knows how either keeps its threads.
+ *
+ * ---------------------------------------------------------------------------*/
+
+#include "PosixSource.h"
+#include "Rts.h"
+
+#include "RtsUtils.h"
+#include "Schedule.h"
+#include "Capability.h"
+#include "evmgr/IOHooks.h"
+
+#if !defined(THREADED_RTS)
+#include "AwaitEvent.h"
+#include "posix/Select.h"
+#include "evmgr/EvMgrIO.h"
+#endif
+
+#include "evmgr.h"
+
+#include <string.h>
+
+/* Note [Choosing the I/O manager]
+ * ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+ * +RTS --io-manager=<name> picks how the non-threaded RTS waits:
+ *
+ *   epoll   Linux (the default there)
+ *   kqueue  FreeBSD, macOS and the other BSDs (the default there)
+ *   poll    poll(2): portable, O(n) per wait, no fd limit
+ *   select  the original GHC implementation (Select.c): O(n) per scheduler
+ *           pass, aborts on fds >= FD_SETSIZE. Kept as the way back.
+ *   auto    the best the platform has (evmgr_backend_resolve decides)
+ *
+ * The evmgr names and their availability come from the evmgr C ABI
+ * (evmgr_backend_parse, evmgr_backend_name, evmgr_backend_available); this
+ * file adds only "select". If the default (auto) cannot be created at
+ * start-up (no fd left, a sandbox without epoll), the RTS warns and falls
+ * back to select rather than refuse to start; an explicit choice that
+ * cannot be created is a fatal error naming the reason.
+ *
+ * The choice lives in the variables below, private to the RTS, and NOT in
+ * RtsFlags.MiscFlags.ioManager: base's GHC.RTS.Flags peeks that field and
+ * decodes it as IoSubSystem, which has two constructors (IoPOSIX, IoNative);
+ * any third value would make getRTSFlags throw. `--io-manager=posix` and
+ * `native` keep their old meaning (the MiscFlags field) and are handled by
+ * RtsFlags.c before this parser sees the option.
+ *
+ * The threaded RTS accepts the same names (so one GHCRTS works for every
+ * way) and ignores them: it waits in the Haskell I/O manager (GHC.Event).
+ */
+static bool use_select = false;
+static evmgr_backend evmgr_choice = EVMGR_BACKEND_AUTO;
+
+bool
+setIOManagerByName(const char *name)
+{
+    evmgr_backend b;
+    if (strcmp(name, "select") == 0) {
+        use_select = true;
+        return true;
+    }
+    if (evmgr_backend_parse(name, &b) == 0 && evmgr_backend_available(b)) {
+        use_select = false;
+        evmgr_choice = b;
+        return true;
+    }
+
+    // List what this platform knows, in the C ABI's order.
+    char known[64] = "";
+    for (int i = EVMGR_BACKEND_EPOLL; i <= EVMGR_BACKEND_POLL; i++) {
+        const char *n = evmgr_backend_name((evmgr_backend)i);
+        if (n != NULL && evmgr_backend_available((evmgr_backend)i)) {
+            strncat(known, n, sizeof(known) - strlen(known) - 1);
+            strncat(known, ", ", sizeof(known) - strlen(known) - 1);
+        }
+    }
+    errorBelch("unknown I/O manager `%s' in --io-manager=%s\n"
+               "    (the non-threaded RTS knows: %sselect, auto; "
+               "posix and native are the old names of the I/O subsystem)",
+               name, name, known);
+    return false;
+}
+
+#if defined(THREADED_RTS)
+
+const char *
+showIOManager(void)
+{
+    return "mio (threaded RTS: GHC.Event; --io-manager ignored)";
+}
+
+#else /* !THREADED_RTS */
+
+/* A key must fit in block_info (one word). On a 32-bit platform it does not,
+ * and select is the only I/O manager. */
+#define EVMGR_KEY_FITS (SIZEOF_VOID_P >= 8)
+
+/* Set by initIOManager: the evmgr manager runs. */
+static bool evmgr_running = false;
+
+#define USING_SELECT() (!evmgr_running)
+
+const char *
+showIOManager(void)
+{
+    if (use_select || !EVMGR_KEY_FITS) {
+        return "select";
+    }
+    // Before initIOManager (+RTS --info) this is the back-end that will be
+    // used; after it, the one in use.
+    evmgr_backend b = evmgr_running ? evmgrIOBackend()
+                                    : evmgr_backend_resolve(evmgr_choice);
+    switch (b) {
+    case EVMGR_BACKEND_EPOLL:  return "epoll (evmgr)";
+    case EVMGR_BACKEND_KQUEUE: return "kqueue (evmgr)";
+    case EVMGR_BACKEND_POLL:   return "poll (evmgr)";
+    default:                   return "evmgr";
+    }
+}
+
+/* -----------------------------------------------------------------------------
+ * Life cycle
+ * -------------------------------------------------------------------------- */
+
+void
+initIOManager(void)
+{
+    evmgr_running = false;
+    if (use_select || !EVMGR_KEY_FITS) {
+        debugTrace(DEBUG_sched, "I/O manager: select");
+        return;
+    }
+    int r = evmgrIOInit(evmgr_choice);
+    if (r != 0) {
+        if (evmgr_choice == EVMGR_BACKEND_AUTO) {
+            errorBelch("warning: cannot create the event manager (%s); "
+                       "falling back to --io-manager=select", strerror(r));
+            use_select = true;
+            return;
+        }
+        errorBelch("cannot create the I/O manager `%s': %s",
+                   evmgr_backend_name(evmgr_choice), strerror(r));
+        stg_exit(EXIT_FAILURE);
+    }
+    evmgr_running = true;
+    debugTrace(DEBUG_sched, "I/O manager: %s",
+               evmgr_backend_name(evmgrIOBackend()));
+}
+
+void
+exitIOManager(void)
+{
+    if (evmgr_running) {
+        evmgrIOExit();
+        evmgr_running = false;
+    }
+}
+
+void
+ioManagerAfterForkChild(void)
+{
+    if (evmgr_running) evmgrIOAfterForkChild();
+}
+
+/* -----------------------------------------------------------------------------
+ * The hooks: one dispatch each
+ * -------------------------------------------------------------------------- */
+
+void
+syncIOWaitReady(Capability *cap STG_UNUSED, StgTSO *tso, StgWord is_write,
+                StgWord fd)
+{
+    ASSERT(tso->why_blocked == (is_write ? BlockedOnWrite : BlockedOnRead));
+    ASSERT(tso->_link == END_TSO_QUEUE);
+    if (USING_SELECT()) selectWaitReady(tso, fd);
+    else                evmgrIOWaitReady(tso, is_write, fd);
+}
+
+void
+syncDelay(Capability *cap, StgTSO *tso, StgInt us)
+{
+    ASSERT(tso->why_blocked == BlockedOnDelay);
+    ASSERT(tso->_link == END_TSO_QUEUE);
+    if (USING_SELECT()) selectDelay(cap, tso, us);
+    else                evmgrIODelay(tso, us);
+}
+
+void
+syncIOCancel(Capability *cap, StgTSO *tso)
+{
+    if (USING_SELECT()) selectCancel(cap, tso);
+    else                evmgrIOCancel(cap, tso);
+}
+
+bool
+anyPendingTimeoutsOrIO(void)
+{
+    return USING_SELECT() ? selectAnyPending() : evmgrIOAnyPending();
+}
+
+void
+awaitCompletedTimeoutsOrIO(bool wait)
+{
+    if (USING_SELECT()) awaitEvent(wait);
+    else                evmgrIOAwait(wait);
+}
+
+void
+interruptIOManager(void)
+{
+    // select needs nothing: the signal interrupts select() itself.
+    if (evmgr_running) evmgrIOInterrupt();
+}
+
+void
+markIOManager(evac_fn evac, void *user)
+{
+    // select's queues are marked by markScheduler itself.
+    if (evmgr_running) evmgrIOMark(evac, user);
+}
+
+void
+printIOManagerBlockage(StgTSO *tso)
+{
+    if (USING_SELECT()) selectPrintBlockage(tso);
+    else                evmgrIOPrintBlockage(tso);
+}
+
+#endif /* !THREADED_RTS */
