@@ -280,6 +280,29 @@ raiseBadFdThreads(void)
     return woke;
 }
 
+/* Note [Woken threads go to the front]
+ * ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+ * A thread woken by an fd event or an expired delay is pushed on the FRONT
+ * of the run queue, as stock's select path does (wakeUpSleepingThreads and
+ * awaitEvent in Select.c call pushOnRunQueue). Two things follow, and both
+ * are stock behaviour a program may rely on:
+ *
+ *   - latency: the woken thread runs at the next context switch, not after
+ *     every runnable thread has had its time slice. With eight CPU-bound
+ *     threads and the default 20 ms slice, a 5 ms threadDelay appended to
+ *     the queue overslept by ~160 ms; pushed, it oversleeps by at most
+ *     about one slice (the scheduler polls the manager at every context
+ *     switch while threads wait);
+ *   - order: threads woken by one poll run in the reverse of the order the
+ *     manager delivered them. The manager delivers the waiters of one fd in
+ *     the order they registered and expired delays by deadline, so, as
+ *     with select, the last thread to block on a ready fd runs first, and
+ *     of two delays that expire in the same poll the later one runs first.
+ *
+ * A thread owed blockedOnBadFD (raiseBadFdThreads, an fd closed while
+ * waited on) is queued by raiseAsync, as in Select.c.
+ */
+
 /* Hands one event to its thread. */
 static void
 dispatchEvent(const evmgr_event *ev)
@@ -313,9 +336,8 @@ dispatchEvent(const evmgr_event *ev)
                (unsigned long)tso->id, (int)ev->fd, (unsigned)ev->events);
     tso->why_blocked = NotBlocked;
     tso->_link = END_TSO_QUEUE;
-    // Appended, not pushed: threads woken by one poll run in the order the
-    // manager delivered them (timers by deadline).
-    appendToRunQueue(&MainCapability, tso);
+    // See Note [Woken threads go to the front].
+    pushOnRunQueue(&MainCapability, tso);
 }
 
 /* Note [Signals and the non-threaded I/O manager]
