@@ -54,15 +54,25 @@ run() {
 }
 
 manager=$("$out/evmgr" +RTS --info -RTS 2>/dev/null | sed -n 's/.*"I\/O manager", *"\([^"]*\)".*/\1/p')
-printf '\n%-22s | %-66s | %s\n' runtime "${PIPES} threads in threadWaitRead, woken one by one (${LAPS} laps)" "${SLEEPERS} threads in threadDelay over 1 s"
-printf '%s\n' "-----------------------|--------------------------------------------------------------------|------------------------------"
+# Run everything first, then size each column to its longest cell.
+labels=(runtime) col1=("${PIPES} threads in threadWaitRead, woken one by one (${LAPS} laps)")
+col2=("${SLEEPERS} threads in threadDelay over 1 s")
 for name in select evmgr threaded; do
   case $name in
-    select) label="stock GHC (select)" ;;
-    evmgr) label="patched GHC (${manager:-evmgr})" ;;
-    threaded) label="stock GHC -threaded" ;;
+    select) labels+=("stock GHC (select)") ;;
+    evmgr) labels+=("patched GHC (${manager:-evmgr})") ;;
+    threaded) labels+=("stock GHC -threaded") ;;
   esac
-  printf '%-22s | %-66s | %s\n' "$label" "$(run "$name" pipes "$PIPES" "$LAPS")" "$(run "$name" sleepers "$SLEEPERS")"
+  col1+=("$(run "$name" pipes "$PIPES" "$LAPS")")
+  col2+=("$(run "$name" sleepers "$SLEEPERS")")
+done
+width() { local w=0 c; for c in "$@"; do [ ${#c} -gt $w ] && w=${#c}; done; echo $w; }
+w0=$(width "${labels[@]}"); w1=$(width "${col1[@]}"); w2=$(width "${col2[@]}")
+rule() { printf '%*s' "$1" '' | tr ' ' -; }
+echo
+for i in "${!labels[@]}"; do
+  printf '%-*s | %-*s | %s\n' "$w0" "${labels[$i]}" "$w1" "${col1[$i]}" "${col2[$i]}"
+  if [ "$i" = 0 ]; then printf '%s-|-%s-|-%s\n' "$(rule "$w0")" "$(rule "$w1")" "$(rule "$w2")"; fi
 done
 echo
 echo "Cells: seconds | wake-ups per second, or what the program said when it failed."

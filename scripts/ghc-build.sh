@@ -28,7 +28,8 @@
 # the flags change; a re-run with nothing changed takes seconds. Never
 # touches /usr/lib/ghc or /var/lib/ghc.
 #
-# Environment: BUILD (default build/), GHC_RTS_WAYS, JOBS (max 2).
+# Environment: BUILD (default build/), GHC_RTS_WAYS, JOBS (max 2),
+#   EVMGR_RTS_DEBUG_INFO=1 (compile the rebuilt RTS objects with -g).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -155,6 +156,10 @@ for n in ghc ghc-pkg runghc ghci; do ln -sfn "$n" "$PREFIX/bin/$n-9.0.2"; done
 # ---- 4. compiling RTS sources -------------------------------------------------
 # Flags of rts/ghc.mk + mk/ways.mk + mk/config.mk (GhcRtsHcOpts=-O2,
 # GhcRtsCcOpts=-O2 -fomit-frame-pointer -g) + mk/warnings.mk, per way.
+# Debian ships its RTS archives stripped of debug information (dh_strip), so
+# -g is left out unless EVMGR_RTS_DEBUG_INFO=1 asks for it: with it, every
+# program linked statically against the RTS carried the rebuilt objects'
+# debug information and grew by a quarter.
 # RtsUtils.c gets the platform strings Debian's RTS was built with.
 info_of() { "$SYSGHC" +RTS --info -RTS | sed -n "s/^ *[[,](\"$1\", \"\(.*\)\")$/\1/p"; }
 RTSUTILS_DEFS=(
@@ -192,10 +197,12 @@ way_flags() { # $1 = way -> WAYF (WAY_<way>_HC_OPTS), CCOPT, HCOPT, COMMON, CFLA
   esac
   if [ $dyn = 1 ]; then WAYF=(-fPIC -dynamic -optc-DDYNAMIC "${WAYF[@]}"); else WAYF=(-static "${WAYF[@]}"); fi
   if [ "$base" = debug ]; then
-    CCOPT=(-optc-O2 -optc-fomit-frame-pointer -optc-g -optc-fno-omit-frame-pointer -optc-O0 -optc-g3)
+    CCOPT=(-optc-O2 -optc-fomit-frame-pointer -optc-fno-omit-frame-pointer -optc-O0)
+    if [ "${EVMGR_RTS_DEBUG_INFO:-0}" = 1 ]; then CCOPT+=(-optc-g3); fi
     HCOPT=(-O2 -O0)
   else
-    CCOPT=(-optc-O2 -optc-fomit-frame-pointer -optc-g)
+    CCOPT=(-optc-O2 -optc-fomit-frame-pointer)
+    if [ "${EVMGR_RTS_DEBUG_INFO:-0}" = 1 ]; then CCOPT+=(-optc-g); fi
     HCOPT=(-O2)
   fi
   COMMON=(-I"$TREE/rts" -I"$TREE/rts/dist/build" -I"$SRC/utils/fs" -I"$SYS/include" -I"$EVMGR_INC"

@@ -33,15 +33,40 @@ esac
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 
-# `apt-get source ghc` needs a deb-src line; add one beside Debian's own
-# sources rather than editing them.
+# `apt-get source ghc` needs a deb-src line; add one beside the machine's
+# own sources rather than editing them, for the archive those sources
+# already use (never a host written here).
+archive_of() { # CODENAME -> the URI of the machine's `deb` entry for it
+  local codename=$1 f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    awk -v want="$codename" 'BEGIN { RS = ""; FS = "\n" }
+      { types = ""; uris = ""; suites = ""
+        for (i = 1; i <= NF; i++) {
+          if ($i ~ /^Types:/)  { types = $i }
+          if ($i ~ /^URIs:/)   { uris = $i;   sub(/^URIs:[ \t]*/, "", uris) }
+          if ($i ~ /^Suites:/) { suites = " " $i " " }
+        }
+        split(uris, u, /[ \t]+/)
+        if (types ~ /[ \t]deb([ \t]|$)/ && suites ~ ("[ \t]" want "[ \t]") && u[1] != "") { print u[1]; exit }
+      }' "$f"
+  done
+  grep -hE '^[[:space:]]*deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+    sed -E 's/\[[^]]*\]//' | awk -v want="$codename" '$3 == want { print $2 }'
+}
 src_list=/etc/apt/sources.list.d/evmgr-deb-src.sources
 need_update=0
 if { [ "$what" = ghc ] || [ "$what" = all ]; } && [ ! -f "$src_list" ]; then
-  "${sudo_cmd[@]}" tee "$src_list" >/dev/null <<'SRC'
+  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  uri=$(archive_of "$codename" | head -n 1)
+  if [ -z "$codename" ] || [ -z "$uri" ]; then
+    echo "install-deps: no apt source for '$codename' in /etc/apt: cannot add the deb-src entry apt-get source ghc needs" >&2
+    exit 1
+  fi
+  "${sudo_cmd[@]}" tee "$src_list" >/dev/null <<SRC
 Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm
+URIs: $uri
+Suites: $codename
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC

@@ -195,7 +195,7 @@ done
 
 # ---- The stock Debian GHC: the same tests must be able to fail -----------------
 if [ -x "$STOCK_GHC" ] && selected stock; then
-  for p in ManyFds Delays Signal; do
+  for p in ManyFds Delays Signal Sched; do
     bin=$OUT/stock/$p
     if ! compile "$STOCK_GHC" "" "$p" "$bin"; then
       result FAIL "stock/compile $p" 0.0 "$(tail -n 3 "$bin.log" | tr '\n' ' ')"; continue
@@ -204,6 +204,7 @@ if [ -x "$STOCK_GHC" ] && selected stock; then
       ManyFds) run_case "stock/$p/select" 'abort:out of range for select' 60 "$bin" ;;
       Delays)  run_case "stock/$p/select" pass 60 "$bin" loose-order ;;
       Signal)  run_case "stock/$p/select" pass 60 "$bin" ;;
+      Sched)   for mode in order busy; do run_case "stock/$p/$mode" pass 60 "$bin" $mode; done ;;
     esac
   done
   # Stock RTS knows no --io-manager=epoll, and its --info names no manager.
@@ -212,6 +213,31 @@ if [ -x "$STOCK_GHC" ] && selected stock; then
     if ! "$bin" +RTS --io-manager=epoll -RTS >/dev/null 2>&1; then result PASS "stock/rejects---io-manager=epoll" 0.0
     else result FAIL "stock/rejects---io-manager=epoll" 0.0 "the stock RTS accepted it"; fi
   fi
+fi
+
+# ---- Drop-in: a program from the patched GHC is about the size of stock's -------
+# Unstripped within +10%, stripped within +8% (the event manager and the
+# adapter add ~40 KB of code; nothing else may grow).
+if [ -x "$STOCK_GHC" ] && selected dropin; then
+  d=$OUT/dropin; mkdir -p "$d"
+  printf 'main :: IO ()\nmain = putStrLn "hello"\n' > "$d/Hello.hs"
+  ok=1
+  for g in stock patched; do
+    gbin=$GHC; [ $g = stock ] && gbin=$STOCK_GHC
+    rm -f "$d/hello-$g"
+    "$gbin" -v0 -O1 -outputdir "$d/$g.o" -o "$d/hello-$g" "$d/Hello.hs" > "$d/$g.log" 2>&1 || ok=0
+    strip -o "$d/hello-$g.stripped" "$d/hello-$g" 2>/dev/null || ok=0
+  done
+  if [ $ok = 1 ]; then
+    size() { stat -c %s "$1"; }
+    for kind in "unstripped: 110" "stripped: 108"; do
+      suffix=""; [ "${kind%%:*}" = stripped ] && suffix=.stripped
+      s0=$(size "$d/hello-stock$suffix"); s1=$(size "$d/hello-patched$suffix")
+      pct=$(( s1 * 100 / s0 )); limit=${kind#*: }
+      if [ $pct -le "$limit" ]; then result PASS "dropin/size-${kind%%:*}" 0.0 "($s1 vs stock $s0 bytes: $pct%)"
+      else result FAIL "dropin/size-${kind%%:*}" 0.0 "$s1 bytes vs stock $s0: $pct% > $limit%"; fi
+    done
+  else result FAIL "dropin/compile" 0.0 "$(cat "$d"/*.log | tail -n 3 | tr '\n' ' ')"; fi
 fi
 
 echo "$passed passed, $failed failed"
