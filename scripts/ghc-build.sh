@@ -10,7 +10,8 @@
 #   - symlinks to everything in /usr/lib/ghc (compiler, libraries),
 #   - package.conf.d: a COPY of the global package db (never the symlink
 #     into /var/lib/ghc), with the rts entry pointing at build/ghc/lib/rts
-#     and `stdc++` added to its extra-libraries, recached;
+#     and `stdc++` added to its extra-libraries, recached; the wrappers
+#     re-sync it when Debian's db changes (scripts/pkgdb-sync);
 #   - rts/: the threaded RTS libraries are symlinks to Debian's; the
 #     non-threaded ones are rebuilt:
 #       v, debug, l (static .a): copies of Debian's archives in which the
@@ -117,28 +118,33 @@ for e in "$SYS"/rts/*; do
   [ -e "$TOP/rts/$n" ] || [ -L "$TOP/rts/$n" ] || ln -s "$e" "$TOP/rts/$n"
 done
 
-# package.conf.d: a private copy of the global db, re-synced on every run so
-# that libghc-*-dev packages installed later show up.
+# package.conf.d: a private copy of Debian's global db with the rts entry
+# pointed at our RTS (scripts/pkgdb-sync). The wrappers re-sync it whenever
+# Debian's db changed, so a libghc-*-dev package installed at any time is
+# seen at once, as by Debian's ghc: the check costs one stat(1).
 PKGDB=$TOP/package.conf.d
-rm -rf "$PKGDB.new"
-mkdir -p "$PKGDB.new"
-cp -L "$SYS"/package.conf.d/*.conf "$PKGDB.new/"
-rtsconf=$(ls "$PKGDB.new"/rts*.conf)
-sed -i -e "s|^library-dirs:\( *\)$SYS/rts|library-dirs:\1$TOP/rts|" \
-       -e "s|^dynamic-library-dirs:\( *\)$SYS/rts|dynamic-library-dirs:\1$TOP/rts|" \
-       -e '/^extra-libraries:/{/stdc++/!s/$/ stdc++/}' "$rtsconf"
-grep -q "^library-dirs: *$TOP/rts" "$rtsconf" || die "could not retarget $rtsconf"
-rm -rf "$PKGDB"
-mv "$PKGDB.new" "$PKGDB"
+install -m 755 "$ROOT/scripts/pkgdb-sync" "$TOP/evmgr-pkgdb-sync"
+rm -f "$PKGDB.copies/synced"   # the RTS directory may have moved: always redo
+"$TOP/evmgr-pkgdb-sync" "$SYS" "$TOP" "$TOP/rts" >/dev/null
+SYSDB=$(readlink -f "$SYS/package.conf.d")
 
 # Wrappers, like Debian's /usr/bin ones.
+sync_check() { cat <<EOF
+# Debian's package db changed since the last sync? (scripts/pkgdb-sync)
+state=\$(stat -c %y "$SYSDB" 2>/dev/null)
+{ read -r synced < "$PKGDB.copies/synced"; } 2>/dev/null || synced=
+[ "\$state" = "\$synced" ] || "$TOP/evmgr-pkgdb-sync" "$SYS" "$TOP" "$TOP/rts" >&2 || exit 1
+EOF
+}
 cat > "$PREFIX/bin/ghc" <<EOF
 #!/bin/sh
-# GHC 9.0.2 with the evmgr non-threaded RTS (scripts/ghc-build.sh)
+# GHC 9.0.2 with the evmgr non-threaded RTS (evmgr's scripts/ghc-build.sh)
+$(sync_check)
 exec "$SYSGHC" -B"$TOP" \${1+"\$@"}
 EOF
 cat > "$PREFIX/bin/ghc-pkg" <<EOF
 #!/bin/sh
+$(sync_check)
 exec "$SYS/bin/ghc-pkg" --global-package-db "$PKGDB" \${1+"\$@"}
 EOF
 cat > "$PREFIX/bin/runghc" <<EOF
@@ -151,7 +157,6 @@ exec "$PREFIX/bin/ghc" --interactive \${1+"\$@"}
 EOF
 chmod +x "$PREFIX/bin/ghc" "$PREFIX/bin/ghc-pkg" "$PREFIX/bin/runghc" "$PREFIX/bin/ghci"
 for n in ghc ghc-pkg runghc ghci; do ln -sfn "$n" "$PREFIX/bin/$n-9.0.2"; done
-"$PREFIX/bin/ghc-pkg" recache >/dev/null
 
 # ---- 4. compiling RTS sources -------------------------------------------------
 # Flags of rts/ghc.mk + mk/ways.mk + mk/config.mk (GhcRtsHcOpts=-O2,

@@ -240,5 +240,26 @@ if [ -x "$STOCK_GHC" ] && selected dropin; then
   else result FAIL "dropin/compile" 0.0 "$(cat "$d"/*.log | tail -n 3 | tr '\n' ' ')"; fi
 fi
 
+# ---- Drop-in: a Debian library installed after `make ghc` is seen at once ------
+# (the wrappers re-sync their package db copy when Debian's changes). Needs
+# root and Debian's archive: the package is removed first if present, then
+# installed, and must be usable by both compilers without a rebuild.
+if [ -x "$STOCK_GHC" ] && selected dropin && [ "$(id -u)" = 0 ] && [ "${E2E_APT:-1}" = 1 ]; then
+  d=$OUT/dropin; mkdir -p "$d"; pkg=libghc-split-dev
+  printf 'import Data.List.Split (splitOn)\nmain :: IO ()\nmain = print (splitOn "," "a,b")\n' > "$d/Split.hs"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get remove -y -qq "$pkg" > "$d/apt.log" 2>&1 || true
+  if "$GHC" -v0 -outputdir "$d/split.o" -o "$d/split" "$d/Split.hs" >> "$d/apt.log" 2>&1; then
+    result FAIL "dropin/new-debian-package" 0.0 "Data.List.Split compiled before $pkg was installed"
+  elif ! apt-get install -y -qq --no-install-recommends "$pkg" >> "$d/apt.log" 2>&1; then
+    result FAIL "dropin/new-debian-package" 0.0 "apt-get install $pkg failed: $(tail -n 2 "$d/apt.log" | tr '\n' ' ')"
+  elif "$GHC" -v0 -outputdir "$d/split.o" -o "$d/split" "$d/Split.hs" >> "$d/apt.log" 2>&1 \
+       && [ "$("$d/split")" = '["a","b"]' ] && "${GHC%/ghc}/ghc-pkg" list --simple-output split | grep -q split; then
+    result PASS "dropin/new-debian-package" 0.0 "($pkg installed after make ghc: seen without a rebuild)"
+  else
+    result FAIL "dropin/new-debian-package" 0.0 "$(tail -n 3 "$d/apt.log" | tr '\n' ' ')"
+  fi
+fi
+
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
