@@ -11,7 +11,7 @@ SHELL := /bin/bash
 JOBS ?= 2
 BUILD := build
 
-.PHONY: all deps deps-core core core-test core-asan core-tsan test demo \
+.PHONY: all deps deps-core core core-test core-asan core-tsan test demo deb deb-test \
         bench bench-core bench-rts bench-http ghc ghc-test hs-test check-patches clean
 
 all: core
@@ -68,13 +68,23 @@ test-ghc-full: ghc-full
 	@echo "== full-build GHC: end-to-end suite ($(BUILD)/ghc-full/bin/ghc)"
 	@GHC=$(CURDIR)/$(BUILD)/ghc-full/bin/ghc E2E_OUT=$(CURDIR)/$(BUILD)/e2e-full tests/e2e/run.sh
 
+# ---- the ghc-evmgr Debian package ----------------------------------------------
+deb: ghc
+	@scripts/install-deps.sh deb
+	@echo "== ghc-evmgr Debian package"
+	@scripts/make-deb.sh
+
+deb-test: deb
+	@echo "== ghc-evmgr Debian package: lintian, install, e2e slice, cabal -w, remove"
+	@tests/deb/run.sh
+
 # ---- the Haskell binding ----------------------------------------------------
 hs-test: deps
 	@echo "== Haskell binding: build and test (threaded and non-threaded)"
 	@scripts/hs-test.sh
 
 # ---- everything -------------------------------------------------------------
-test: core-test core-asan core-tsan hs-test ghc-test check-patches
+test: core-test core-asan core-tsan hs-test ghc-test check-patches deb-test
 
 demo: deps ghc
 	@scripts/demo.sh

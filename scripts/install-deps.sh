@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install every Debian package evmgr needs, idempotently.
 #
-# Usage: scripts/install-deps.sh [core|ghc|bench|all]
+# Usage: scripts/install-deps.sh [core|ghc|bench|deb|all]
 #   core  the C++ core: compilers, CMake, Boost, GoogleTest, Google Benchmark,
 #         libev and libevent (benchmark baselines)
 #   ghc   adds GHC 9.0.2, cabal and the Haskell libraries the binding and the
 #         examples use, plus the deb-src entry `apt-get source ghc` needs
 #   bench the load generator and plotting tools `make bench` uses
+#   deb   what `make deb` and its test use (dpkg-dev, lintian)
 #   all   core and ghc (default)
 #
 # Only packages that are missing are installed; `apt-get update` runs only when
@@ -21,13 +22,15 @@ ghc_pkgs=(ghc cabal-install libghc-tasty-dev libghc-tasty-hunit-dev
           libghc-tasty-quickcheck-dev libghc-quickcheck2-dev libghc-network-dev
           dpkg-dev patch)
 bench_pkgs=(wrk gnuplot-nox)
+deb_pkgs=(dpkg-dev lintian)
 
 case "$what" in
   core) pkgs=("${core_pkgs[@]}") ;;
   ghc)  pkgs=("${ghc_pkgs[@]}") ;;
   bench) pkgs=("${bench_pkgs[@]}") ;;
+  deb)  pkgs=("${deb_pkgs[@]}") ;;
   all)  pkgs=("${core_pkgs[@]}" "${ghc_pkgs[@]}") ;;
-  *) echo "usage: $0 [core|ghc|bench|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [core|ghc|bench|deb|all]" >&2; exit 2 ;;
 esac
 
 sudo_cmd=()
