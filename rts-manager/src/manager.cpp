@@ -94,26 +94,6 @@ namespace evmgr {
 
 namespace {
 
-bool kind_compiled_in(BackendKind kind) noexcept {
-  switch (kind) {
-    case BackendKind::kPoll:
-      return true;
-    case BackendKind::kEpoll:
-      return EVMGR_HAVE_EPOLL != 0;
-    case BackendKind::kKqueue:
-      return EVMGR_HAVE_KQUEUE != 0;
-    case BackendKind::kAuto:
-      return true;
-  }
-  return false;
-}
-
-BackendKind resolve_auto() noexcept {
-  if (EVMGR_HAVE_EPOLL) return BackendKind::kEpoll;
-  if (EVMGR_HAVE_KQUEUE) return BackendKind::kKqueue;
-  return BackendKind::kPoll;
-}
-
 bool file_identity(int fd, FileIdentity* out) noexcept {
   struct stat st;
   if (fstat(fd, &st) != 0) return false;
@@ -124,32 +104,16 @@ bool file_identity(int fd, FileIdentity* out) noexcept {
 
 }  // namespace
 
-bool Manager::available(BackendKind kind) noexcept { return kind_compiled_in(kind); }
+bool Manager::available(BackendKind kind) noexcept { return backend_compiled_in(kind); }
 
 int Manager::create(BackendKind kind, std::unique_ptr<Manager>* out) noexcept {
   const int as_int = static_cast<int>(kind);
   if (as_int < 0 || as_int > static_cast<int>(BackendKind::kPoll)) return EINVAL;
-  if (!kind_compiled_in(kind)) return ENOSYS;
-  if (kind == BackendKind::kAuto) kind = resolve_auto();
+  if (!backend_compiled_in(kind)) return ENOSYS;
 
-  std::unique_ptr<Manager> mgr(new (std::nothrow) Manager());
+  std::unique_ptr<Manager> mgr(new (std::nothrow) Manager(resolve_backend(kind)));
   if (!mgr) return ENOMEM;
-  mgr->kind_ = kind;
-  switch (kind) {
-#if EVMGR_HAVE_EPOLL
-    case BackendKind::kEpoll:
-      mgr->backend_.emplace<EpollBackend>();
-      break;
-#endif
-#if EVMGR_HAVE_KQUEUE
-    case BackendKind::kKqueue:
-      mgr->backend_.emplace<KqueueBackend>();
-      break;
-#endif
-    default:
-      break;  // kPoll: the variant's default alternative
-  }
-  if (const int err = mgr->with_backend([](auto& b) { return b.open(); })) return err;
+  if (const int err = mgr->with_backend([](auto& b) { return b.error(); })) return err;
   mgr->with_backend([&](auto& b) {
     using B = std::decay_t<decltype(b)>;
     mgr->wait_sees_changes_live_ = B::kWaitSeesChangesLive;
@@ -204,9 +168,8 @@ int Manager::sync_kernel(int fd, FdSlot& slot, Events extra_interest, bool extra
   if (wanted.events == 0) {
     // Nobody waits. A level-triggered watch would fire on every poll, so
     // drop it; a one-shot watch fires at most once more and is ignored.
-    if (slot.known && slot.armed != 0 && !slot.one_shot) {
+    if (slot.armed != 0 && !slot.one_shot) {
       with_backend([&](auto& b) { b.disarm(fd); });
-      slot.known = false;
       slot.armed = 0;
       note_change_for_poller();
     }
@@ -216,11 +179,10 @@ int Manager::sync_kernel(int fd, FdSlot& slot, Events extra_interest, bool extra
   if (!force && wanted.events == slot.armed && wanted.any_one_shot == slot.one_shot) return 0;
   if (++last_tag_ == 0) last_tag_ = 1;  // tags are never 0
   const WatchTag tag = last_tag_;
-  const int err = with_backend(
-      [&](auto& b) { return b.arm(fd, wanted.events, mode, slot.known, tag, replaced); });
-  if (err != 0) return err;
+  const ArmResult armed = with_backend([&](auto& b) { return b.arm(fd, wanted.events, mode, tag); });
+  if (armed.replaced) *replaced = true;
+  if (armed.error != 0) return armed.error;
   slot.tag = tag;
-  slot.known = true;
   slot.armed = wanted.events;
   slot.one_shot = wanted.any_one_shot;
   note_change_for_poller();
@@ -237,8 +199,8 @@ void Manager::fail_waiters(FdSlot& slot, Events why) noexcept {
 
 void Manager::close_slot(int fd, FdSlot& slot, Events why) noexcept {
   fail_waiters(slot, why);
-  if (slot.known) with_backend([&](auto& b) { b.disarm(fd); });
-  slot.known = false;
+  // The back-end knows whether the kernel holds a watch to drop.
+  with_backend([&](auto& b) { b.disarm(fd); });
   slot.armed = 0;
   slot.one_shot = false;
   slot.always_ready = false;
@@ -539,15 +501,12 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
 
     const std::int64_t budget = wait_budget(now, limit, woken);
     wait_until_ = budget < 0 ? INT64_MAX : deadline_after(now, budget);
-    with_backend([](auto& b) { b.prepare_wait(); });
     polling_ = true;
-    lock.unlock();
-    const int got = with_backend([&](auto& b) { return b.wait(budget); });
-    lock.lock();
+    const int err = with_backend([&](auto& b) { return b.wait(budget, lock); });
     polling_ = false;
     looked = true;
-    if (got < 0) {
-      if (got != -EINTR) return got;
+    if (err != 0) {
+      if (err != EINTR) return -err;
       // A signal: return so the caller can run its handlers, unless
       // something became ready meanwhile (then deliver it; nothing is lost
       // either way, the kernel keeps fd readiness for the next wait).
@@ -586,11 +545,10 @@ int Manager::after_fork() noexcept {
   polling_ = false;
   wake_requested_.store(false);
   channel_pending_.store(false);
-  if (const int err = with_backend([](auto& b) { return b.reopen_after_fork(); })) return err;
+  if (const int err = with_backend([](auto& b) { return b.after_fork(); })) return err;
   pollable_fd_ = with_backend([](auto& b) { return b.pollable_fd(); });
   for (std::size_t fd = 0; fd < fds_.size(); ++fd) {
     FdSlot& slot = fds_[fd];
-    slot.known = false;
     slot.armed = 0;
     slot.one_shot = false;
     if (slot.waiters.empty() || slot.always_ready) continue;

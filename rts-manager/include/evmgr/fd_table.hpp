@@ -39,7 +39,6 @@ struct FdSlot {
   FileIdentity identity;       // valid when has_identity
   WatchTag tag = 0;            // label of the kernel's current watch
   Events armed = 0;            // what the kernel is asked to report now
-  bool known = false;          // the kernel may hold a watch (armed or not)
   bool one_shot = false;       // `armed` was armed one-shot
   bool always_ready = false;   // the back-end refused the fd (regular file)
   bool has_identity = false;   // identity was recorded for these waiters

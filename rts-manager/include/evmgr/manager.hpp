@@ -16,19 +16,11 @@
 #include <variant>
 #include <vector>
 
-#include "evmgr/backend.hpp"
-#include "evmgr/config.hpp"
+#include "evmgr/backends.hpp"
 #include "evmgr/events.hpp"
 #include "evmgr/fd_table.hpp"
-#include "evmgr/poll_backend.hpp"
 #include "evmgr/registration.hpp"
 #include "evmgr/timer_queue.hpp"
-#if EVMGR_HAVE_EPOLL
-#include "evmgr/epoll_backend.hpp"
-#endif
-#if EVMGR_HAVE_KQUEUE
-#include "evmgr/kqueue_backend.hpp"
-#endif
 
 namespace evmgr {
 
@@ -85,16 +77,7 @@ class Manager {
   void set_closed_fd_check_interval(std::int64_t interval_ns) noexcept;
 
  private:
-  using Backend = std::variant<PollBackend
-#if EVMGR_HAVE_EPOLL
-                               , EpollBackend
-#endif
-#if EVMGR_HAVE_KQUEUE
-                               , KqueueBackend
-#endif
-                               >;
-
-  Manager() noexcept = default;
+  explicit Manager(BackendKind kind) noexcept : kind_(kind), backend_(make_backend(kind)) {}
 
   template <class F>
   decltype(auto) with_backend(F&& f) {
@@ -129,7 +112,7 @@ class Manager {
       boost::intrusive::constant_time_size<false>>;
 
   std::mutex mu_;
-  BackendKind kind_ = BackendKind::kPoll;
+  BackendKind kind_;
   bool wait_sees_changes_live_ = false;
   bool detects_replaced_files_ = false;
   int pollable_fd_ = -1;
@@ -149,7 +132,7 @@ class Manager {
   std::atomic<bool> channel_pending_{false};  // the channel holds a write
   std::int64_t closed_fd_check_ns_ = kDefaultClosedFdCheckNs;
   std::int64_t next_closed_fd_check_ = 0;
-  Backend backend_;
+  AnyBackend backend_;
 };
 
 }  // namespace evmgr
