@@ -6,11 +6,18 @@
 // nowhere else. Back-ends the platform lacks compile to nothing
 // (evmgr/config.hpp decides which exist), so no build passes a switch.
 //
+// One translation unit means one namespace for every file's helpers: a
+// back-end's helpers live in a namespace named after it (epoll_detail, ...),
+// never in an anonymous namespace another file could clash with.
+//
 // Include paths every build gives: ffi/ and rts-manager/include/.
 #include "evmgr/config.hpp"
 
 #include "src/registration.cpp"
 #include "src/fd_table.cpp"
+#include "src/wake_channel.cpp"
+#include "src/closed_fd_check.cpp"
+#include "src/fd_watch.cpp"
 #include "src/poll_backend.cpp"
 #include "src/epoll_backend.cpp"
 #include "src/kqueue_backend.cpp"

@@ -7,7 +7,7 @@
 // kernel while the other one (if armed) stays: the manager re-arms what it
 // still wants and ignores a late event nobody waits for. kqueue drops the
 // filters of a closed fd silently, like epoll, so the manager's closed-fd
-// check applies (Note [Closed fds] in src/manager.cpp).
+// check applies (Note [Closed fds] in src/closed_fd_check.cpp).
 #include "evmgr/config.hpp"
 #if EVMGR_HAVE_KQUEUE
 #include "evmgr/kqueue_backend.hpp"

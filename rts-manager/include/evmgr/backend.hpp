@@ -102,7 +102,7 @@ class Backend {
   static constexpr bool kWaitSeesChangesLive = State::kWaitSeesChangesLive;
   // True if arm() sets ArmResult::replaced reliably (epoll). Otherwise the
   // manager compares file identities itself (Note [Closed fds] in
-  // src/manager.cpp).
+  // src/closed_fd_check.cpp).
   static constexpr bool kDetectsReplacedFiles = State::kDetectsReplacedFiles;
 
   // Creates the kernel object and the wake-up channel; see error().
