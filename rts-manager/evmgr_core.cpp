@@ -13,6 +13,7 @@
 // Include paths every build gives: ffi/ and rts-manager/include/.
 #include "evmgr/config.hpp"
 
+#include "src/private_fd.cpp"
 #include "src/registration.cpp"
 #include "src/fd_table.cpp"
 #include "src/wake_channel.cpp"

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "evmgr/clock.hpp"
+#include "evmgr/private_fd.hpp"
 
 // epoll_pwait2 came with glibc 2.35 (and Linux 5.11, checked at run time).
 // Decided here rather than by the build so that every build of the core
@@ -59,13 +60,15 @@ void close_fds(EpollState& s) noexcept {
   s.in_set.clear();
 }
 
-// The epoll fd and the eventfd in its set; 0 or an errno (nothing open).
+// The epoll fd and the eventfd in its set, both the core's own (Note [The
+// core's own fds]); 0 or an errno (nothing open).
 int open_fds(EpollState& s) noexcept {
   s.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (s.epoll_fd < 0) return errno;
+  if (const int err = make_fd_private(&s.epoll_fd)) return err;
   s.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (s.wake_fd < 0) {
-    const int err = errno;
+  int err = s.wake_fd < 0 ? errno : make_fd_private(&s.wake_fd);
+  if (err != 0) {
     close_fds(s);
     return err;
   }
@@ -73,7 +76,7 @@ int open_fds(EpollState& s) noexcept {
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeData;
   if (epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, s.wake_fd, &ev) != 0) {
-    const int err = errno;
+    err = errno;
     close_fds(s);
     return err;
   }

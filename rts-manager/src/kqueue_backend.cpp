@@ -12,11 +12,12 @@
 #if EVMGR_HAVE_KQUEUE
 #include "evmgr/kqueue_backend.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
+
+#include "evmgr/private_fd.hpp"
 
 namespace evmgr {
 
@@ -24,19 +25,17 @@ namespace kqueue_detail {
 
 constexpr uintptr_t kWakeIdent = 0;
 
-// The kqueue with its EVFILT_USER wake-up; 0 or an errno (nothing open).
+// The kqueue, the core's own fd (Note [The core's own fds]), with its
+// EVFILT_USER wake-up; 0 or an errno (nothing open).
 int open_queue(KqueueState& s) noexcept {
   s.ready_count = 0;
   s.filters.clear();
   s.kqueue_fd = kqueue();
   if (s.kqueue_fd < 0) return errno;
-  int err = 0;
-  if (fcntl(s.kqueue_fd, F_SETFD, FD_CLOEXEC) != 0) err = errno;
-  if (err == 0) {
-    struct kevent change;
-    EV_SET(&change, kWakeIdent, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, nullptr);
-    if (kevent(s.kqueue_fd, &change, 1, nullptr, 0, nullptr) != 0) err = errno;
-  }
+  if (const int err = make_fd_private(&s.kqueue_fd)) return err;
+  struct kevent change;
+  EV_SET(&change, kWakeIdent, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, nullptr);
+  const int err = kevent(s.kqueue_fd, &change, 1, nullptr, 0, nullptr) == 0 ? 0 : errno;
   if (err != 0) {
     (void)::close(s.kqueue_fd);
     s.kqueue_fd = -1;

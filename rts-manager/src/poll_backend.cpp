@@ -10,6 +10,7 @@
 #include <new>
 
 #include "evmgr/clock.hpp"
+#include "evmgr/private_fd.hpp"
 
 namespace evmgr {
 
@@ -31,18 +32,23 @@ Events from_poll(short bits) noexcept {
   return ev;
 }
 
-int make_nonblocking_pipe(int fds[2]) noexcept {
+// The wake-up pipe: both ends the core's own (Note [The core's own fds])
+// and non-blocking. 0 or an errno (nothing open).
+int make_wake_pipe(int fds[2]) noexcept {
   if (pipe(fds) != 0) return errno;
+  int err = 0;
   for (int i = 0; i < 2; ++i) {
-    if (fcntl(fds[i], F_SETFD, FD_CLOEXEC) != 0 ||
-        fcntl(fds[i], F_SETFL, O_NONBLOCK) != 0) {
-      const int err = errno;
-      (void)::close(fds[0]);
-      (void)::close(fds[1]);
-      return err;
+    if (err == 0) {
+      err = make_fd_private(&fds[i]);  // closes fds[i] on failure
+      if (err == 0 && fcntl(fds[i], F_SETFL, O_NONBLOCK) != 0) err = errno;
     }
   }
-  return 0;
+  if (err != 0) {
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i] >= 0) (void)::close(fds[i]);
+    }
+  }
+  return err;
 }
 
 void close_all(PollState& s) noexcept {
@@ -59,7 +65,7 @@ void close_all(PollState& s) noexcept {
 // errno (nothing open).
 int open_all(PollState& s) noexcept {
   int fds[2];
-  if (const int err = make_nonblocking_pipe(fds)) return err;
+  if (const int err = make_wake_pipe(fds)) return err;
   s.wake_read_fd = fds[0];
   s.wake_write_fd = fds[1];
   try {
