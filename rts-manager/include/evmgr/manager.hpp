@@ -75,7 +75,8 @@ class Manager {
   void visit_tokens(void (*visit)(void* ctx, std::uintptr_t* token), void* ctx) noexcept;
   // fd of a live fd registration, or -1.
   int fd_of(Key key) noexcept;
-  // Period of the closed-fd check (Note [Closed fds]); 0 turns it off.
+  // Period of the closed-fd check (Note [Closed fds] in
+  // src/closed_fd_check.cpp); 0 turns it off.
   void set_closed_fd_check_interval(std::int64_t interval_ns) noexcept;
 
  private:
