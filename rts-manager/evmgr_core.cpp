@@ -10,6 +10,10 @@
 // back-end's helpers live in a namespace named after it (epoll_detail, ...),
 // never in an anonymous namespace another file could clash with.
 //
+// Order: the back-ends' sources come before the manager's, since their
+// operations are explicit specializations of Backend<State> (backend.hpp)
+// that must be seen before the manager calls them.
+//
 // Include paths every build gives: ffi/ and rts-manager/include/.
 #include "evmgr/config.hpp"
 

@@ -12,6 +12,10 @@
 // compile (is_backend_state below), and is_backend checks the whole
 // contract of whatever the manager holds (evmgr/backends.hpp).
 //
+// The definitions are explicit specializations (template <> ... ), which
+// must be seen before the first call: evmgr_core.cpp includes the
+// back-ends' sources before the manager's, and nothing else calls them.
+//
 // The manager holds one back-end in a std::variant and calls it through
 // std::visit: no virtual call, and no #if in the manager's logic.
 //
