@@ -104,11 +104,12 @@ int EpollBackend::after_fork() noexcept {
 template <>
 ArmResult EpollBackend::arm(int fd, Events interest, ArmMode mode, WatchTag tag) noexcept {
   ArmResult result;
-  if ((result.error = state_.in_set.reserve(fd)) != 0) return result;
+  std::uint8_t* in_set;  // whether epoll's set holds fd: MOD, not ADD
+  if ((result.error = state_.in_set.entry(fd, &in_set)) != 0) return result;
   epoll_event ev{};
   ev.events = epoll_detail::to_epoll(interest, mode);
   ev.data.u64 = (static_cast<std::uint64_t>(tag) << 32) | static_cast<std::uint32_t>(fd);
-  int op = state_.in_set.has(fd) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  int op = *in_set ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
   if (epoll_ctl(state_.epoll_fd, op, fd, &ev) != 0) {
     const int err = errno;
     if (op == EPOLL_CTL_MOD && err == ENOENT) {
@@ -117,7 +118,7 @@ ArmResult EpollBackend::arm(int fd, Events interest, ArmMode mode, WatchTag tag)
       // and this fd number now names another file. Its old waiters must
       // hear.
       result.replaced = true;
-      state_.in_set.remove(fd);
+      *in_set = 0;
       op = EPOLL_CTL_ADD;
     } else if (op == EPOLL_CTL_ADD && err == EEXIST) {
       // The kernel still watches this (fd, file) although we had forgotten
@@ -132,14 +133,13 @@ ArmResult EpollBackend::arm(int fd, Events interest, ArmMode mode, WatchTag tag)
       return result;
     }
   }
-  state_.in_set.add(fd);
+  *in_set = 1;
   return result;
 }
 
 template <>
 void EpollBackend::disarm(int fd) noexcept {
-  if (!state_.in_set.has(fd)) return;
-  state_.in_set.remove(fd);
+  if (!state_.in_set.remove(fd)) return;  // the kernel holds nothing
   // ENOENT/EBADF mean the kernel already forgot the fd (it was closed):
   // exactly the state we want.
   epoll_event ev{};
@@ -147,7 +147,7 @@ void EpollBackend::disarm(int fd) noexcept {
 }
 
 template <>
-int EpollBackend::wait(std::int64_t timeout_ns, std::unique_lock<std::mutex>& lock) noexcept {
+int EpollBackend::wait(std::int64_t timeout_ns, std::mutex& lock) noexcept {
   lock.unlock();
   int n;
 #if EVMGR_HAVE_EPOLL_PWAIT2

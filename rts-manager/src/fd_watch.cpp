@@ -32,25 +32,7 @@
 
 namespace evmgr {
 
-SyncPlan plan_sync(const FdWatch& watch, WantedWatch wanted, Resync when) noexcept {
-  SyncPlan plan;
-  if (wanted.events == 0) {
-    // Nobody waits (Note [One-shot arming]).
-    if (watch.armed != 0 && !watch.one_shot) plan.op = SyncPlan::Op::kDisarm;
-    return plan;
-  }
-  const bool one_shot = wanted.mode == ArmMode::kOneShot;
-  if (when == Resync::kIfChanged && wanted.events == watch.armed && one_shot == watch.one_shot) {
-    return plan;
-  }
-  plan.op = SyncPlan::Op::kArm;
-  plan.events = wanted.events;
-  plan.mode = wanted.mode;
-  return plan;
-}
-
-int FdWatches::reserve_always_ready() noexcept {
-  if (always_ready_.size() < always_ready_.capacity()) return 0;
+int FdWatches::grow_always_ready() noexcept {
   try {
     // Geometric growth: reserve(size + 1) alone would reallocate on every
     // new always-ready fd.

@@ -65,7 +65,8 @@ int KqueueBackend::after_fork() noexcept {
 template <>
 ArmResult KqueueBackend::arm(int fd, Events interest, ArmMode mode, WatchTag tag) noexcept {
   ArmResult result;
-  if ((result.error = state_.filters.reserve(fd)) != 0) return result;
+  std::uint8_t* has_filters;  // the kernel may hold filters for fd
+  if ((result.error = state_.filters.entry(fd, &has_filters)) != 0) return result;
   void* const label = reinterpret_cast<void*>(static_cast<std::uintptr_t>(tag));
   // EV_ADD on an existing knote keeps its old EV_ONESHOT flag (FreeBSD's
   // kqueue_register), so a known fd's filters are deleted first and added
@@ -75,7 +76,7 @@ ArmResult KqueueBackend::arm(int fd, Events interest, ArmMode mode, WatchTag tag
   struct kevent changes[4];
   int n = 0;
   const unsigned short add = EV_ADD | EV_ENABLE | (mode == ArmMode::kOneShot ? EV_ONESHOT : 0);
-  if (state_.filters.has(fd)) {
+  if (*has_filters) {
     EV_SET(&changes[n++], fd, EVFILT_READ, EV_DELETE | EV_RECEIPT, 0, 0, nullptr);
     EV_SET(&changes[n++], fd, EVFILT_WRITE, EV_DELETE | EV_RECEIPT, 0, 0, nullptr);
   }
@@ -90,7 +91,7 @@ ArmResult KqueueBackend::arm(int fd, Events interest, ArmMode mode, WatchTag tag
   }
   // An EV_ADD may have taken even if another change failed: from now on the
   // fd may have filters to delete before the next add.
-  state_.filters.add(fd);
+  *has_filters = 1;
   for (int i = 0; i < got; ++i) {
     if (!(receipts[i].flags & EV_ERROR) || receipts[i].data == 0) continue;
     const int err = static_cast<int>(receipts[i].data);
@@ -105,8 +106,7 @@ ArmResult KqueueBackend::arm(int fd, Events interest, ArmMode mode, WatchTag tag
 
 template <>
 void KqueueBackend::disarm(int fd) noexcept {
-  if (!state_.filters.has(fd)) return;
-  state_.filters.remove(fd);
+  if (!state_.filters.remove(fd)) return;  // the kernel holds nothing
   struct kevent changes[2];
   EV_SET(&changes[0], fd, EVFILT_READ, EV_DELETE, 0, 0, nullptr);
   EV_SET(&changes[1], fd, EVFILT_WRITE, EV_DELETE, 0, 0, nullptr);
@@ -117,7 +117,7 @@ void KqueueBackend::disarm(int fd) noexcept {
 }
 
 template <>
-int KqueueBackend::wait(std::int64_t timeout_ns, std::unique_lock<std::mutex>& lock) noexcept {
+int KqueueBackend::wait(std::int64_t timeout_ns, std::mutex& lock) noexcept {
   struct timespec ts;
   struct timespec* limit = nullptr;
   if (timeout_ns >= 0) {

@@ -124,8 +124,10 @@ void Manager::unlink_waiter(Registration& node) noexcept {
 }
 
 SyncResult Manager::sync_watch(int fd, FdSlot& slot, WantedWatch wanted, Resync when) noexcept {
+  const SyncPlan plan = plan_sync(slot.watch, wanted, when);
+  if (plan.op == SyncPlan::Op::kNothing) return SyncResult{};  // the common case
   const SyncResult result =
-      with_backend([&](auto& b) { return watches_.sync(b, fd, slot.watch, wanted, when); });
+      with_backend([&](auto& b) { return watches_.apply(b, fd, slot.watch, plan); });
   if (result.changed) note_change_for_poller();
   return result;
 }
@@ -404,7 +406,7 @@ std::int64_t Manager::wait_budget(std::int64_t now, std::int64_t limit, bool wok
 
 int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity) noexcept {
   if (out == nullptr || capacity == 0) return -EINVAL;
-  std::unique_lock<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (polling_) return -EBUSY;
   // The precise clock only when a deadline depends on it (Note [Clock
   // reads]).
@@ -422,7 +424,9 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
     const std::int64_t budget = wait_budget(now, limit, woken);
     wait_until_ = budget < 0 ? INT64_MAX : deadline_after(now, budget);
     polling_ = true;
-    const int err = with_backend([&](auto& b) { return b.wait(budget, lock); });
+    // The back-end unlocks mu_ for the blocking call only, so `lock` still
+    // owns it when the wait returns.
+    const int err = with_backend([&](auto& b) { return b.wait(budget, mu_); });
     polling_ = false;
     looked = true;
     if (err != 0) {

@@ -6,9 +6,9 @@
 //   - FdWatch (one per fd, in its FdSlot) records the kernel's current
 //     watch: its interest, its mode, its tag, or that the fd is always
 //     ready.
-//   - FdWatches::sync() makes the kernel's watch match what the waiters
-//     want, with no kernel call when nothing changed (Note [One-shot
-//     arming] in src/fd_watch.cpp).
+//   - plan_sync() decides what the kernel must be told for the watch to
+//     match what the waiters want, nothing when nothing changed (Note
+//     [One-shot arming] in src/fd_watch.cpp); FdWatches::apply() tells it.
 //   - Always-ready fds (Note [Always-ready fds]): fds the back-end refuses
 //     (a regular file under epoll) are ready at once, as select() and
 //     poll() say; persistent waiters on them are served on every poll().
@@ -60,14 +60,32 @@ enum class Resync {
                // after fork the kernel object is new
 };
 
-// What sync() must do to the kernel: computed from the watch and what is
-// wanted, without touching the kernel (plan_sync), then done (sync).
+// What must be done to the kernel for a watch to match what is wanted:
+// nothing (the common case after an event: no syscall, not even a call into
+// the back-end), arm, or disarm. Note [One-shot arming] in src/fd_watch.cpp.
 struct SyncPlan {
   enum class Op { kNothing, kArm, kDisarm } op = Op::kNothing;
   Events events = 0;
   ArmMode mode = ArmMode::kLevel;
 };
-SyncPlan plan_sync(const FdWatch& watch, WantedWatch wanted, Resync when) noexcept;
+
+inline SyncPlan plan_sync(const FdWatch& watch, WantedWatch wanted, Resync when) noexcept {
+  SyncPlan plan;
+  if (wanted.events == 0) {
+    // Nobody waits: drop a level-triggered watch, which would fire on every
+    // wait; a one-shot one fires at most once more.
+    if (watch.armed != 0 && !watch.one_shot) plan.op = SyncPlan::Op::kDisarm;
+    return plan;
+  }
+  const bool one_shot = wanted.mode == ArmMode::kOneShot;
+  if (when == Resync::kIfChanged && wanted.events == watch.armed && one_shot == watch.one_shot) {
+    return plan;
+  }
+  plan.op = SyncPlan::Op::kArm;
+  plan.events = wanted.events;
+  plan.mode = wanted.mode;
+  return plan;
+}
 
 // What sync() did.
 struct SyncResult {
@@ -78,12 +96,11 @@ struct SyncResult {
 
 class FdWatches {
  public:
-  // Makes the kernel's watch of fd match `wanted` (see plan_sync) and
-  // records it in `watch`. Allocates only as Backend::arm() says.
+  // Does `plan` (from plan_sync) to the kernel's watch of fd and records
+  // the outcome in `watch`. Allocates only as Backend::arm() says.
   template <class B>
-  SyncResult sync(B& backend, int fd, FdWatch& watch, WantedWatch wanted, Resync when) noexcept {
+  SyncResult apply(B& backend, int fd, FdWatch& watch, const SyncPlan& plan) noexcept {
     SyncResult result;
-    const SyncPlan plan = plan_sync(watch, wanted, when);
     switch (plan.op) {
       case SyncPlan::Op::kNothing:
         break;
@@ -108,6 +125,13 @@ class FdWatches {
     return result;
   }
 
+  // plan_sync and apply in one: makes the kernel's watch of fd match
+  // `wanted`.
+  template <class B>
+  SyncResult sync(B& backend, int fd, FdWatch& watch, WantedWatch wanted, Resync when) noexcept {
+    return apply(backend, fd, watch, plan_sync(watch, wanted, when));
+  }
+
   // Drops fd's watch (its file is gone, or its waiters were failed): the
   // kernel forgets it and the fd is no longer always ready. The tag stays,
   // so a late event of the old watch still finds a matching, empty slot.
@@ -129,7 +153,9 @@ class FdWatches {
 
   // Room for one more always-ready fd, so that mark_always_ready() cannot
   // fail once the registration is under way. 0 or ENOMEM.
-  int reserve_always_ready() noexcept;
+  int reserve_always_ready() noexcept {
+    return always_ready_.size() < always_ready_.capacity() ? 0 : grow_always_ready();
+  }
 
   // fd, which the back-end refused, is always ready for its waiters.
   void mark_always_ready(int fd, FdWatch& watch) noexcept;
@@ -152,6 +178,8 @@ class FdWatches {
   }
 
  private:
+  int grow_always_ready() noexcept;
+
   WatchTag next_tag() noexcept {
     if (++last_tag_ == 0) last_tag_ = 1;  // tags are never 0
     return last_tag_;

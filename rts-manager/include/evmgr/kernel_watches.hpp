@@ -20,16 +20,35 @@ namespace evmgr {
 class KernelWatches {
  public:
   bool has(int fd) const noexcept {
-    return fd >= 0 && static_cast<std::size_t>(fd) < held_.size() && held_[fd] != 0;
+    return static_cast<unsigned>(fd) < held_.size() && held_[fd] != 0;
   }
 
-  // Makes room for fd, growing geometrically like the fd table: 0, EBADF
-  // (a negative fd) or ENOMEM. The only allocation; call it before the
+  // Points *out at fd's flag (non-zero: the kernel may hold a watch),
+  // growing the set geometrically to hold it, like the fd table: 0, EBADF
+  // (a negative fd) or ENOMEM. The only allocation: call it before the
   // kernel call, so that a watch the kernel accepted is always recorded.
-  int reserve(int fd) noexcept {
+  int entry(int fd, std::uint8_t** out) noexcept {
+    if (static_cast<unsigned>(fd) < held_.size()) {  // a negative fd wraps
+      *out = &held_[fd];
+      return 0;
+    }
+    return grow(fd, out);
+  }
+
+  // Clears fd's flag; whether it was set (the kernel may hold a watch).
+  bool remove(int fd) noexcept {
+    if (!has(fd)) return false;
+    held_[fd] = 0;
+    return true;
+  }
+
+  // A fresh kernel object holds no watch.
+  void clear() noexcept { held_.assign(held_.size(), 0); }
+
+ private:
+  int grow(int fd, std::uint8_t** out) noexcept {
     if (fd < 0) return EBADF;
     const std::size_t needed = static_cast<std::size_t>(fd) + 1;
-    if (needed <= held_.size()) return 0;
     try {
       if (needed > held_.capacity()) {
         held_.reserve(std::max<std::size_t>({needed, 2 * held_.capacity(), 64}));
@@ -38,20 +57,10 @@ class KernelWatches {
     } catch (const std::bad_alloc&) {
       return ENOMEM;
     }
+    *out = &held_[fd];
     return 0;
   }
 
-  // fd must have been reserved.
-  void add(int fd) noexcept { held_[fd] = 1; }
-
-  void remove(int fd) noexcept {
-    if (has(fd)) held_[fd] = 0;
-  }
-
-  // A fresh kernel object holds no watch.
-  void clear() noexcept { held_.assign(held_.size(), 0); }
-
- private:
   std::vector<std::uint8_t> held_;
 };
 
