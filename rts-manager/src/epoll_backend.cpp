@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
+// The epoll back-end's operations; the contract is in backend.hpp.
 #include "evmgr/config.hpp"
 #if EVMGR_HAVE_EPOLL
 #include "evmgr/epoll_backend.hpp"
@@ -10,6 +11,7 @@
 #include <cstdint>
 
 #include "evmgr/clock.hpp"
+#include "evmgr/private_fd.hpp"
 
 // epoll_pwait2 came with glibc 2.35 (and Linux 5.11, checked at run time).
 // Decided here rather than by the build so that every build of the core
@@ -24,7 +26,7 @@
 
 namespace evmgr {
 
-namespace {
+namespace epoll_detail {
 
 // epoll_data of the wake-up channel; fd watches carry (tag << 32 | fd) with a
 // non-zero tag, so they never look like it.
@@ -48,126 +50,161 @@ Events from_epoll(std::uint32_t bits) noexcept {
   return ev;
 }
 
-}  // namespace
+void close_fds(EpollState& s) noexcept {
+  // close() errors are not actionable here: the fds are ours and the kernel
+  // releases them even when close reports EINTR/EIO.
+  if (s.wake_fd >= 0) (void)::close(s.wake_fd);
+  if (s.epoll_fd >= 0) (void)::close(s.epoll_fd);
+  s.wake_fd = s.epoll_fd = -1;
+  s.ready_count = 0;
+  s.in_set.clear();
+}
 
-int EpollBackend::open() noexcept {
-  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd_ < 0) return errno;
-  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd_ < 0) {
-    const int err = errno;
-    close();
+// The epoll fd and the eventfd in its set, both the core's own (Note [The
+// core's own fds]); 0 or an errno (nothing open).
+int open_fds(EpollState& s) noexcept {
+  s.epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  if (s.epoll_fd < 0) return errno;
+  if (const int err = make_fd_private(&s.epoll_fd)) return err;
+  s.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  int err = s.wake_fd < 0 ? errno : make_fd_private(&s.wake_fd);
+  if (err != 0) {
+    close_fds(s);
     return err;
   }
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeData;
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
-    const int err = errno;
-    close();
+  if (epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, s.wake_fd, &ev) != 0) {
+    err = errno;
+    close_fds(s);
     return err;
   }
   return 0;
 }
 
-void EpollBackend::close() noexcept {
-  // close() errors are not actionable here: the fds are ours and the kernel
-  // releases them even when close reports EINTR/EIO.
-  if (wake_fd_ >= 0) (void)::close(wake_fd_);
-  if (epoll_fd_ >= 0) (void)::close(epoll_fd_);
-  wake_fd_ = epoll_fd_ = -1;
-  ready_count_ = 0;
+}  // namespace epoll_detail
+
+template <>
+EpollBackend::Backend() noexcept : error_(epoll_detail::open_fds(state_)) {}
+
+template <>
+EpollBackend::~Backend() {
+  epoll_detail::close_fds(state_);
 }
 
-int EpollBackend::reopen_after_fork() noexcept {
+template <>
+int EpollBackend::after_fork() noexcept {
   // The child's copies of the epoll fd and eventfd refer to the parent's
   // kernel objects; closing them here leaves the parent's intact.
-  close();
-  return open();
+  epoll_detail::close_fds(state_);
+  return epoll_detail::open_fds(state_);
 }
 
-int EpollBackend::arm(int fd, Events interest, ArmMode mode, bool known, WatchTag tag,
-                      bool* replaced) noexcept {
+template <>
+ArmResult EpollBackend::arm(int fd, Events interest, ArmMode mode, WatchTag tag) noexcept {
+  ArmResult result;
+  std::uint8_t* in_set;  // whether epoll's set holds fd: MOD, not ADD
+  if ((result.error = state_.in_set.entry(fd, &in_set)) != 0) return result;
   epoll_event ev{};
-  ev.events = to_epoll(interest, mode);
+  ev.events = epoll_detail::to_epoll(interest, mode);
   ev.data.u64 = (static_cast<std::uint64_t>(tag) << 32) | static_cast<std::uint32_t>(fd);
-  int op = known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-  if (epoll_ctl(epoll_fd_, op, fd, &ev) == 0) return 0;
-  int err = errno;
-  if (op == EPOLL_CTL_MOD && err == ENOENT) {
-    // epoll keys watches by (fd, open file). Our watch is gone although we
-    // never removed it: the file was closed (epoll drops it silently) and
-    // this fd number now names another file. Its old waiters must hear.
-    *replaced = true;
-    op = EPOLL_CTL_ADD;
-  } else if (op == EPOLL_CTL_ADD && err == EEXIST) {
-    // The kernel still watches this (fd, file) although we had forgotten
-    // it, e.g. a dup()ed descriptor kept the file alive: modify instead.
-    op = EPOLL_CTL_MOD;
-  } else {
-    return err;
+  int op = *in_set ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if (epoll_ctl(state_.epoll_fd, op, fd, &ev) != 0) {
+    const int err = errno;
+    if (op == EPOLL_CTL_MOD && err == ENOENT) {
+      // epoll keys watches by (fd, open file). Our watch is gone although
+      // we never removed it: the file was closed (epoll drops it silently)
+      // and this fd number now names another file. Its old waiters must
+      // hear.
+      result.replaced = true;
+      *in_set = 0;
+      op = EPOLL_CTL_ADD;
+    } else if (op == EPOLL_CTL_ADD && err == EEXIST) {
+      // The kernel still watches this (fd, file) although we had forgotten
+      // it, e.g. a dup()ed descriptor kept the file alive: modify instead.
+      op = EPOLL_CTL_MOD;
+    } else {
+      result.error = err;
+      return result;
+    }
+    if (epoll_ctl(state_.epoll_fd, op, fd, &ev) != 0) {
+      result.error = errno;
+      return result;
+    }
   }
-  if (epoll_ctl(epoll_fd_, op, fd, &ev) == 0) return 0;
-  return errno;
+  *in_set = 1;
+  return result;
 }
 
+template <>
 void EpollBackend::disarm(int fd) noexcept {
+  if (!state_.in_set.remove(fd)) return;  // the kernel holds nothing
   // ENOENT/EBADF mean the kernel already forgot the fd (it was closed):
   // exactly the state we want.
   epoll_event ev{};
-  (void)epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, &ev);
+  (void)epoll_ctl(state_.epoll_fd, EPOLL_CTL_DEL, fd, &ev);
 }
 
-int EpollBackend::wait(std::int64_t timeout_ns) noexcept {
+template <>
+int EpollBackend::wait(std::int64_t timeout_ns, std::mutex& lock) noexcept {
+  lock.unlock();
   int n;
 #if EVMGR_HAVE_EPOLL_PWAIT2
   // Nanosecond timeouts (Linux 5.11+): a threadDelay of 100 us sleeps about
   // 100 us, not a rounded-up millisecond. Older kernels say ENOSYS once.
-  if (have_pwait2_) {
+  // (have_pwait2 is touched by the one polling thread only.)
+  if (state_.have_pwait2) {
     timespec ts;
     ts.tv_sec = static_cast<time_t>(timeout_ns / 1000000000);
     ts.tv_nsec = static_cast<long>(timeout_ns % 1000000000);
-    n = epoll_pwait2(epoll_fd_, ready_, kMaxEventsPerWait, timeout_ns < 0 ? nullptr : &ts, nullptr);
+    n = epoll_pwait2(state_.epoll_fd, state_.ready, kMaxEventsPerWait,
+                     timeout_ns < 0 ? nullptr : &ts, nullptr);
     if (n >= 0 || errno != ENOSYS) goto done;
-    have_pwait2_ = false;
+    state_.have_pwait2 = false;
   }
 #endif
-  n = epoll_wait(epoll_fd_, ready_, kMaxEventsPerWait, ns_to_poll_ms(timeout_ns));
+  n = epoll_wait(state_.epoll_fd, state_.ready, kMaxEventsPerWait, ns_to_poll_ms(timeout_ns));
 #if EVMGR_HAVE_EPOLL_PWAIT2
 done:
 #endif
-  if (n < 0) {
-    ready_count_ = 0;
-    return -errno;
-  }
-  ready_count_ = n;
-  return n;
+  const int err = n < 0 ? errno : 0;
+  lock.lock();
+  state_.ready_count = n < 0 ? 0 : n;
+  return err;
 }
 
+template <>
 bool EpollBackend::dispatch(ReadyCallback on_ready) noexcept {
   bool woken = false;
-  for (int i = 0; i < ready_count_; ++i) {
-    const std::uint64_t data = ready_[i].data.u64;
-    if (data == kWakeData) {
+  for (int i = 0; i < state_.ready_count; ++i) {
+    const std::uint64_t data = state_.ready[i].data.u64;
+    if (data == epoll_detail::kWakeData) {
       std::uint64_t count;
       // EAGAIN: another dispatch drained it already; nothing else can fail
       // on a valid nonblocking eventfd with an 8-byte buffer.
-      (void)::read(wake_fd_, &count, sizeof count);
+      (void)::read(state_.wake_fd, &count, sizeof count);
       woken = true;
       continue;
     }
-    on_ready(static_cast<int>(static_cast<std::uint32_t>(data)), from_epoll(ready_[i].events),
-             static_cast<WatchTag>(data >> 32));
+    on_ready(static_cast<int>(static_cast<std::uint32_t>(data)),
+             epoll_detail::from_epoll(state_.ready[i].events), static_cast<WatchTag>(data >> 32));
   }
-  ready_count_ = 0;
+  state_.ready_count = 0;
   return woken;
 }
 
+template <>
 int EpollBackend::wakeup() noexcept {
   const std::uint64_t one = 1;
-  if (::write(wake_fd_, &one, sizeof one) == static_cast<ssize_t>(sizeof one)) return 0;
+  if (::write(state_.wake_fd, &one, sizeof one) == static_cast<ssize_t>(sizeof one)) return 0;
   // EAGAIN: the counter is saturated, so a wake-up is pending anyway.
   return errno == EAGAIN ? 0 : errno;
+}
+
+template <>
+int EpollBackend::pollable_fd() const noexcept {
+  return state_.epoll_fd;
 }
 
 }  // namespace evmgr

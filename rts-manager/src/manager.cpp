@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
 //
-// The evmgr manager.
+// The evmgr manager: the public API, the lock, timers, the ready queue, the
+// poll loop and fork. The mechanisms it drives live in their own units:
+//   src/fd_watch.cpp         the kernel's watch of each fd, always-ready fds
+//   src/closed_fd_check.cpp  waiters on fds closed behind our back
+//   src/wake_channel.cpp     interrupting a blocked wait
+//   backend.hpp              the kernel mechanism (epoll, kqueue, poll)
 //
 // One mutex guards the fd table, the registration pool, the timer heap and
 // the ready queue. poll() releases it only around the back-end's blocking
@@ -11,57 +16,12 @@
 // gets them as a batch after poll() returns: no user code ever runs inside
 // the manager or under its lock.
 //
-// Note [One-shot arming]
-// ~~~~~~~~~~~~~~~~~~~~~~
-// A one-shot registration (the RTS's threadWaitRead) is armed one-shot in
-// the kernel (EPOLLONESHOT, EV_ONESHOT): the kernel reports a readiness once
-// and disarms the fd, so nothing fires again for a thread that has not
-// waited again. The next registration re-arms it with one epoll_ctl(MOD),
-// which also tells us if the fd's file changed underneath (Note [Closed
-// fds]). An fd whose waiters are all persistent is armed level-triggered and
-// costs no syscall per event.
-//
-// Note [Closed fds]
-// ~~~~~~~~~~~~~~~~~
-// epoll and kqueue drop the watch of a file that is closed, silently: a
-// thread waiting on it would wait forever, where select() would have said
-// EBADF (and the RTS raised an IOError in the thread, GHC #4934). We catch
-// it three ways:
-//   - When an fd is armed again and epoll says ENOENT for a watch we never
-//     removed, its file was closed and the number reused: the old waiters
-//     get kClosed.
-//   - Back-ends that cannot tell (poll, kqueue), and fds epoll refuses
-//     (regular files), record the file's (device, inode) when the fd gains
-//     its first waiter; a later registration on the same number compares,
-//     and on a mismatch the old waiters get kClosed instead of the new
-//     file's readiness.
-//   - Every closed_fd_check_ns_ (250 ms by default) a poll that has fd
-//     waiters checks every waited-on fd with one zero-timeout poll(2) per
-//     batch; POLLNVAL means closed, and its waiters get kClosed. Blocking waits are cut to that
-//     period while fd waiters exist, so the check runs even when idle.
-// poll(2) reports POLLNVAL, but only when it is entered: an fd closed
-// while a poll() is blocked goes unnoticed until the next call, so the
-// periodic check (and the cap on the wait) applies to every back-end. A
-// registration that arrives while a poll waits longer than the next check
-// kicks it, so the first fd registered into an idle manager is covered too.
-//
 // Note [Stale keys]
 // ~~~~~~~~~~~~~~~~~
 // A key is (generation, slot). Releasing a node bumps its generation, so a
 // key that outlived its registration (unregistered twice, fired one-shot,
 // fd closed and reused) finds a live node with another generation and gets
 // ENOENT: it can never reach the registration that reused the slot.
-//
-// Note [Wake-ups]
-// ~~~~~~~~~~~~~~~
-// Two reasons interrupt a blocked wait: the user's wakeup(), after which
-// poll() returns, and the manager's own kick (a new earliest timer, or a
-// change the poll back-end's snapshot cannot see), after which poll()
-// recomputes its wait and carries on. wake_requested_ records the first;
-// channel_pending_ makes a burst of either cost one write to the back-end's
-// channel. poll() clears channel_pending_ after draining the channel and
-// only then reads wake_requested_, so a wakeup() is either seen by that read
-// or finds the flag clear and writes the channel again: never lost.
 //
 // Note [Clock reads]
 // ~~~~~~~~~~~~~~~~~~
@@ -81,9 +41,6 @@
 // thread that may have held it at fork time does not exist in the child.
 #include "evmgr/manager.hpp"
 
-#include <poll.h>
-#include <sys/stat.h>
-
 #include <cerrno>
 #include <new>
 #include <type_traits>
@@ -92,72 +49,25 @@
 
 namespace evmgr {
 
-namespace {
+bool Manager::available(BackendKind kind) noexcept { return backend_compiled_in(kind); }
 
-bool kind_compiled_in(BackendKind kind) noexcept {
-  switch (kind) {
-    case BackendKind::kPoll:
-      return true;
-    case BackendKind::kEpoll:
-      return EVMGR_HAVE_EPOLL != 0;
-    case BackendKind::kKqueue:
-      return EVMGR_HAVE_KQUEUE != 0;
-    case BackendKind::kAuto:
-      return true;
-  }
-  return false;
-}
-
-bool file_identity(int fd, FileIdentity* out) noexcept {
-  struct stat st;
-  if (fstat(fd, &st) != 0) return false;
-  out->device = st.st_dev;
-  out->inode = st.st_ino;
-  return true;
-}
-
-}  // namespace
-
-bool Manager::available(BackendKind kind) noexcept { return kind_compiled_in(kind); }
-
-BackendKind Manager::resolve(BackendKind kind) noexcept {
-  if (kind != BackendKind::kAuto) return kind;
-  if (EVMGR_HAVE_EPOLL) return BackendKind::kEpoll;
-  if (EVMGR_HAVE_KQUEUE) return BackendKind::kKqueue;
-  return BackendKind::kPoll;
-}
+BackendKind Manager::resolve(BackendKind kind) noexcept { return resolve_backend(kind); }
 
 int Manager::create(BackendKind kind, std::unique_ptr<Manager>* out) noexcept {
   const int as_int = static_cast<int>(kind);
   if (as_int < 0 || as_int > static_cast<int>(BackendKind::kPoll)) return EINVAL;
-  if (!kind_compiled_in(kind)) return ENOSYS;
-  kind = resolve(kind);
+  if (!backend_compiled_in(kind)) return ENOSYS;
 
-  std::unique_ptr<Manager> mgr(new (std::nothrow) Manager());
+  std::unique_ptr<Manager> mgr(new (std::nothrow) Manager(resolve_backend(kind)));
   if (!mgr) return ENOMEM;
-  mgr->kind_ = kind;
-  switch (kind) {
-#if EVMGR_HAVE_EPOLL
-    case BackendKind::kEpoll:
-      mgr->backend_.emplace<EpollBackend>();
-      break;
-#endif
-#if EVMGR_HAVE_KQUEUE
-    case BackendKind::kKqueue:
-      mgr->backend_.emplace<KqueueBackend>();
-      break;
-#endif
-    default:
-      break;  // kPoll: the variant's default alternative
-  }
-  if (const int err = mgr->with_backend([](auto& b) { return b.open(); })) return err;
+  if (const int err = mgr->with_backend([](auto& b) { return b.error(); })) return err;
   mgr->with_backend([&](auto& b) {
     using B = std::decay_t<decltype(b)>;
     mgr->wait_sees_changes_live_ = B::kWaitSeesChangesLive;
     mgr->detects_replaced_files_ = B::kDetectsReplacedFiles;
     mgr->pollable_fd_ = b.pollable_fd();
   });
-  mgr->next_closed_fd_check_ = deadline_after(now_ns(), mgr->closed_fd_check_ns_);
+  mgr->closed_fds_.set_interval(kDefaultClosedFdCheckNs, now_ns());
   *out = std::move(mgr);
   return 0;
 }
@@ -168,16 +78,18 @@ Manager::~Manager() {
   for (std::size_t fd = 0; fd < fds_.size(); ++fd) fds_[fd].waiters.clear();
 }
 
-// ---- internal helpers (mu_ held) -------------------------------------------
+// ---- wake-ups (mu_ held, except kick() from wakeup()) ---------------------------
 
 void Manager::note_change_for_poller() noexcept {
   if (polling_ && !wait_sees_changes_live_) (void)kick();
 }
 
 int Manager::kick() noexcept {
-  if (channel_pending_.exchange(true, std::memory_order_acq_rel)) return 0;
+  if (!wake_.claim_signal()) return 0;
   return with_backend([](auto& b) { return b.wakeup(); });
 }
+
+// ---- the ready queue -------------------------------------------------------------
 
 void Manager::queue(Registration& node, Events events) noexcept {
   node.fired = static_cast<std::uint8_t>(node.fired | events);
@@ -188,152 +100,6 @@ void Manager::release(Registration& node) noexcept {
   if (node.ready_hook.is_linked()) ready_.erase(ready_.iterator_to(node));
   if (node.kind == Registration::Kind::kFd) --fd_registrations_;
   pool_.release(&node);
-}
-
-void Manager::unlink_waiter(Registration& node) noexcept {
-  FdSlot* slot = fds_.find(node.fd);
-  slot->waiters.erase(slot->waiters.iterator_to(node));
-}
-
-int Manager::sync_kernel(int fd, FdSlot& slot, Events extra_interest, bool extra_one_shot,
-                         bool force, bool* replaced) noexcept {
-  bool ignored = false;
-  if (replaced == nullptr) replaced = &ignored;
-  WantedInterest wanted = wanted_interest(slot);
-  wanted.events |= extra_interest;
-  wanted.any_one_shot |= extra_one_shot;
-  if (wanted.events == 0) {
-    // Nobody waits. A level-triggered watch would fire on every poll, so
-    // drop it; a one-shot watch fires at most once more and is ignored.
-    if (slot.known && slot.armed != 0 && !slot.one_shot) {
-      with_backend([&](auto& b) { b.disarm(fd); });
-      slot.known = false;
-      slot.armed = 0;
-      note_change_for_poller();
-    }
-    return 0;
-  }
-  const ArmMode mode = wanted.any_one_shot ? ArmMode::kOneShot : ArmMode::kLevel;
-  if (!force && wanted.events == slot.armed && wanted.any_one_shot == slot.one_shot) return 0;
-  if (++last_tag_ == 0) last_tag_ = 1;  // tags are never 0
-  const WatchTag tag = last_tag_;
-  const int err = with_backend(
-      [&](auto& b) { return b.arm(fd, wanted.events, mode, slot.known, tag, replaced); });
-  if (err != 0) return err;
-  slot.tag = tag;
-  slot.known = true;
-  slot.armed = wanted.events;
-  slot.one_shot = wanted.any_one_shot;
-  note_change_for_poller();
-  return 0;
-}
-
-void Manager::fail_waiters(FdSlot& slot, Events why) noexcept {
-  while (!slot.waiters.empty()) {
-    Registration& waiter = slot.waiters.front();
-    slot.waiters.pop_front();
-    queue(waiter, why);
-  }
-}
-
-void Manager::close_slot(int fd, FdSlot& slot, Events why) noexcept {
-  fail_waiters(slot, why);
-  if (slot.known) with_backend([&](auto& b) { b.disarm(fd); });
-  slot.known = false;
-  slot.armed = 0;
-  slot.one_shot = false;
-  slot.always_ready = false;
-}
-
-void Manager::resync_after_event(int fd, FdSlot& slot) noexcept {
-  const int err = sync_kernel(fd, slot, 0, false, false, nullptr);
-  if (err == 0) return;
-  // The remaining waiters cannot be watched any more. Tell them rather than
-  // leave them waiting forever: EBADF means the fd is gone; anything else
-  // (ENOMEM, ENOSPC) is reported as an error event, after which the caller
-  // may register again.
-  close_slot(fd, slot, err == EBADF ? (kClosed | kError) : (kError | kRead | kWrite));
-}
-
-void Manager::on_ready(void* self, int fd, Events events, WatchTag tag) noexcept {
-  static_cast<Manager*>(self)->fd_ready(fd, events, tag);
-}
-
-void Manager::fd_ready(int fd, Events events, WatchTag tag) noexcept {
-  FdSlot* slot = fds_.find(fd);
-  if (slot == nullptr) return;
-  // An event from a watch we no longer own (see WatchTag): not this fd's.
-  if (tag != 0 && tag != slot->tag) return;
-  if (slot->one_shot) slot->armed = 0;  // the kernel disarmed it on delivery
-  if (events & kClosed) {
-    close_slot(fd, *slot, kClosed | kError);
-    return;
-  }
-  for (auto it = slot->waiters.begin(); it != slot->waiters.end();) {
-    Registration& waiter = *it;
-    const Events match = (events & kError) ? (waiter.interest | kError) : (events & waiter.interest);
-    if (match == 0) {
-      ++it;
-      continue;
-    }
-    queue(waiter, match);
-    it = waiter.persistent ? std::next(it) : slot->waiters.erase(it);
-  }
-  resync_after_event(fd, *slot);
-}
-
-void Manager::expire_timers(std::int64_t now) noexcept {
-  timers_.pop_expired(now, [this](Registration* timer) { queue(*timer, kTimeout); });
-}
-
-void Manager::queue_always_ready() noexcept {
-  for (std::size_t i = 0; i < always_ready_fds_.size();) {
-    const int fd = always_ready_fds_[i];
-    FdSlot& slot = fds_[static_cast<std::size_t>(fd)];
-    if (!slot.always_ready || slot.waiters.empty()) {
-      slot.always_ready = false;
-      always_ready_fds_[i] = always_ready_fds_.back();
-      always_ready_fds_.pop_back();
-      continue;
-    }
-    for (Registration& waiter : slot.waiters) queue(waiter, waiter.interest);
-    ++i;
-  }
-}
-
-void Manager::check_closed_fds() noexcept {
-  // One poll(2) with a zero timeout per batch of waited-on fds: a closed fd
-  // comes back POLLNVAL (whatever the events asked), and 10,000 fds cost 40
-  // syscalls rather than 10,000 fcntl calls.
-  constexpr int kBatch = 256;
-  struct pollfd batch[kBatch];
-  int count = 0;
-  const auto flush = [&] {
-    // EINTR or ENOMEM: skip this round; the next check comes soon enough.
-    if (count > 0 && ::poll(batch, static_cast<nfds_t>(count), 0) > 0) {
-      for (int i = 0; i < count; ++i) {
-        if (batch[i].revents & POLLNVAL) close_slot(batch[i].fd, fds_[static_cast<std::size_t>(batch[i].fd)], kClosed | kError);
-      }
-    }
-    count = 0;
-  };
-  for (std::size_t fd = 0; fd < fds_.size(); ++fd) {
-    if (fds_[fd].waiters.empty()) continue;
-    batch[count++] = pollfd{static_cast<int>(fd), 0, 0};
-    if (count == kBatch) flush();
-  }
-  flush();
-}
-
-std::int64_t Manager::wait_budget(std::int64_t now, std::int64_t limit, bool woken) const noexcept {
-  if (woken || !always_ready_fds_.empty()) return 0;
-  std::int64_t until = limit;
-  if (!timers_.empty() && timers_.top_deadline() < until) until = timers_.top_deadline();
-  if (closed_fd_check_ns_ > 0 && fd_registrations_ > 0 && next_closed_fd_check_ < until) {
-    until = next_closed_fd_check_;
-  }
-  if (until == INT64_MAX) return -1;
-  return until > now ? until - now : 0;
 }
 
 int Manager::drain(ReadyEvent* out, std::size_t capacity) noexcept {
@@ -352,72 +118,171 @@ int Manager::drain(ReadyEvent* out, std::size_t capacity) noexcept {
   return static_cast<int>(count);
 }
 
-// ---- fd registrations --------------------------------------------------------
+// ---- fd waiters (mu_ held) -------------------------------------------------------
 
-int Manager::register_fd(int fd, Events interest, bool persistent, std::uintptr_t token,
-                         Key* key) noexcept {
-  if (fd < 0) return EBADF;
-  if (interest == 0 || (interest & ~kInterestMask) != 0) return EINVAL;
-  std::lock_guard<std::mutex> lock(mu_);
-  FdSlot* slot;
-  try {
-    slot = &fds_.get(fd);
-    // Room for one more always-ready fd, grown geometrically (reserve(n)
-    // alone would reallocate on every push).
-    if (always_ready_fds_.size() == always_ready_fds_.capacity()) {
-      always_ready_fds_.reserve(always_ready_fds_.empty() ? 8 : 2 * always_ready_fds_.capacity());
-    }
-  } catch (const std::bad_alloc&) {
-    return ENOMEM;
+void Manager::unlink_waiter(Registration& node) noexcept {
+  FdSlot* slot = fds_.find(node.fd);
+  slot->waiters.erase(slot->waiters.iterator_to(node));
+}
+
+SyncResult Manager::sync_watch(int fd, FdSlot& slot, WantedWatch wanted, Resync when) noexcept {
+  const SyncPlan plan = plan_sync(slot.watch, wanted, when);
+  if (plan.op == SyncPlan::Op::kNothing) return SyncResult{};  // the common case
+  const SyncResult result =
+      with_backend([&](auto& b) { return watches_.apply(b, fd, slot.watch, plan); });
+  if (result.changed) note_change_for_poller();
+  return result;
+}
+
+void Manager::fail_waiters(FdSlot& slot, Events why) noexcept {
+  while (!slot.waiters.empty()) {
+    Registration& waiter = slot.waiters.front();
+    slot.waiters.pop_front();
+    queue(waiter, why);
   }
+}
+
+void Manager::close_slot(int fd, FdSlot& slot, Events why) noexcept {
+  fail_waiters(slot, why);
+  with_backend([&](auto& b) { watches_.drop(b, fd, slot.watch); });
+}
+
+void Manager::resync_after_event(int fd, FdSlot& slot) noexcept {
+  const int err = sync_watch(fd, slot, wanted_watch(slot), Resync::kIfChanged).error;
+  if (err == 0) return;
+  // The remaining waiters cannot be watched any more. Tell them rather than
+  // leave them waiting forever: EBADF means the fd is gone; anything else
+  // (ENOMEM, ENOSPC) is reported as an error event, after which the caller
+  // may register again.
+  close_slot(fd, slot, err == EBADF ? (kClosed | kError) : (kError | kRead | kWrite));
+}
+
+void Manager::on_ready(void* self, int fd, Events events, WatchTag tag) noexcept {
+  static_cast<Manager*>(self)->fd_ready(fd, events, tag);
+}
+
+void Manager::fd_ready(int fd, Events events, WatchTag tag) noexcept {
+  FdSlot* slot = fds_.find(fd);
+  if (slot == nullptr) return;
+  // An event from a watch we no longer own (see WatchTag): not this fd's.
+  if (tag != 0 && tag != slot->watch.tag) return;
+  slot->watch.delivered();
+  if (events & kClosed) {
+    close_slot(fd, *slot, kClosed | kError);
+    return;
+  }
+  for (auto it = slot->waiters.begin(); it != slot->waiters.end();) {
+    Registration& waiter = *it;
+    const Events match = (events & kError) ? (waiter.interest | kError) : (events & waiter.interest);
+    if (match == 0) {
+      ++it;
+      continue;
+    }
+    queue(waiter, match);
+    it = waiter.persistent ? std::next(it) : slot->waiters.erase(it);
+  }
+  resync_after_event(fd, *slot);
+}
+
+void Manager::queue_always_ready() noexcept {
+  watches_.serve_always_ready([this](int fd) {
+    FdSlot& slot = fds_[static_cast<std::size_t>(fd)];
+    if (!slot.watch.always_ready || slot.waiters.empty()) {
+      slot.watch.always_ready = false;
+      return false;
+    }
+    for (Registration& waiter : slot.waiters) queue(waiter, waiter.interest);
+    return true;
+  });
+}
+
+void Manager::sweep_closed_fds() noexcept {
+  ClosedFdCheck::sweep(
+      fds_,
+      [](void* self, int fd) {
+        auto* mgr = static_cast<Manager*>(self);
+        mgr->close_slot(fd, mgr->fds_[static_cast<std::size_t>(fd)], kClosed | kError);
+      },
+      this);
+}
+
+// ---- fd registrations ------------------------------------------------------------
+
+Registration* Manager::new_fd_node(int fd, Events interest, bool persistent,
+                                   std::uintptr_t token) noexcept {
   Registration* node = pool_.allocate();
-  if (node == nullptr) return ENOMEM;
+  if (node == nullptr) return nullptr;
   node->kind = Registration::Kind::kFd;
   node->fd = fd;
   node->token = token;
   node->interest = static_cast<std::uint8_t>(interest);
   node->persistent = persistent;
   ++fd_registrations_;
+  return node;
+}
 
-  // A second waiter on a number whose file we cannot track through the
-  // kernel: make sure it is still the same file (Note [Closed fds]).
-  if (!slot->waiters.empty() && slot->has_identity) {
-    FileIdentity current;
-    if (!file_identity(fd, &current)) {
-      release(*node);
+// A new waiter on a number whose file the kernel cannot track for us: is it
+// still the file the current waiters registered on (Note [Closed fds])? If
+// not, they hear that theirs was closed. 0, or EBADF if fd is not open.
+int Manager::check_same_file(int fd, FdSlot& slot) noexcept {
+  if (slot.waiters.empty()) return 0;
+  switch (check_file(fd, slot.file)) {
+    case FileCheck::kSameFile:
+      return 0;
+    case FileCheck::kNotOpen:
       return EBADF;
-    }
-    if (!(current == slot->identity)) {
-      fail_waiters(*slot, kClosed | kError);
-      slot->always_ready = false;
-      slot->has_identity = false;
-    }
+    case FileCheck::kReplaced:
+      fail_waiters(slot, kClosed | kError);
+      slot.watch.always_ready = false;
+      slot.file.forget();
+      return 0;
+  }
+  return 0;
+}
+
+int Manager::register_fd(int fd, Events interest, bool persistent, std::uintptr_t token,
+                         Key* key) noexcept {
+  if (fd < 0) return EBADF;
+  if (interest == 0 || (interest & ~kInterestMask) != 0) return EINVAL;
+  std::lock_guard<std::mutex> lock(mu_);
+  // Everything that can run out of memory first, so nothing below fails
+  // half-way for want of it.
+  FdSlot* slot;
+  try {
+    slot = &fds_.get(fd);
+  } catch (const std::bad_alloc&) {
+    return ENOMEM;
+  }
+  if (watches_.reserve_always_ready() != 0) return ENOMEM;
+  Registration* node = new_fd_node(fd, interest, persistent, token);
+  if (node == nullptr) return ENOMEM;
+
+  if (const int err = check_same_file(fd, *slot)) {
+    release(*node);
+    return err;
   }
 
   // Always ask the kernel, even if the fd looks armed already: that is how
   // epoll tells us that its file was replaced (Note [Closed fds]).
-  bool replaced = false;
-  const int err = sync_kernel(fd, *slot, interest, !persistent, true, &replaced);
-  if (replaced) fail_waiters(*slot, kClosed | kError);  // waited on a closed file
-  if (err != 0 && err != EPERM) {
+  WantedWatch wanted = wanted_watch(*slot);
+  wanted.add(interest, persistent);
+  const SyncResult synced = sync_watch(fd, *slot, wanted, Resync::kAlways);
+  if (synced.replaced) fail_waiters(*slot, kClosed | kError);  // waited on a closed file
+  const bool always_ready = synced.error == EPERM;  // Note [Always-ready fds]
+  if (synced.error != 0 && !always_ready) {
     release(*node);
-    return err;
+    return synced.error;
   }
-  if (slot->waiters.empty() && (!detects_replaced_files_ || err == EPERM)) {
-    slot->has_identity = file_identity(fd, &slot->identity);
+  if (slot->waiters.empty() && (!detects_replaced_files_ || always_ready)) {
+    slot->file.record(fd);
   }
-  if (polling_ && closed_fd_check_ns_ > 0 && next_closed_fd_check_ < wait_until_) {
-    (void)kick();  // the blocked wait must end in time for the check
+  if (const auto sweep = closed_fds_.next_due(true); polling_ && sweep && *sweep < wait_until_) {
+    (void)kick();  // the blocked wait must end in time for the sweep
   }
-  if (err == EPERM) {
-    // The back-end cannot watch this fd (epoll and a regular file): it is
-    // always ready, as select() and poll() would say.
+  if (always_ready) {
     if (persistent) {
       slot->waiters.push_back(*node);
-      if (!slot->always_ready) {
-        slot->always_ready = true;
-        always_ready_fds_.push_back(fd);  // capacity reserved above
-      }
+      watches_.mark_always_ready(fd, slot->watch);
     } else {
       queue(*node, interest);
     }
@@ -439,8 +304,8 @@ int Manager::modify_fd(Key key, Events interest) noexcept {
   FdSlot& slot = *fds_.find(node->fd);
   const std::uint8_t old_interest = node->interest;
   node->interest = static_cast<std::uint8_t>(interest);
-  if (slot.always_ready) return 0;
-  const int err = sync_kernel(node->fd, slot, 0, false, false, nullptr);
+  if (slot.watch.always_ready) return 0;
+  const int err = sync_watch(node->fd, slot, wanted_watch(slot), Resync::kIfChanged).error;
   if (err != 0) node->interest = old_interest;
   return err;
 }
@@ -455,10 +320,10 @@ int Manager::unregister_fd(Key key) noexcept {
   release(*node);
   if (was_waiting) {
     FdSlot& slot = *fds_.find(fd);
-    if (!slot.always_ready) {
+    if (!slot.watch.always_ready) {
       // Narrowing the interest can only fail if the fd is gone, and then
       // the kernel has already forgotten it: nothing left to undo.
-      if (sync_kernel(fd, slot, 0, false, false, nullptr) == EBADF) {
+      if (sync_watch(fd, slot, wanted_watch(slot), Resync::kIfChanged).error == EBADF) {
         close_slot(fd, slot, kClosed | kError);
       }
     }
@@ -516,39 +381,58 @@ int Manager::cancel_timer(Key key) noexcept {
   return 0;
 }
 
+void Manager::expire_timers(std::int64_t now) noexcept {
+  timers_.pop_expired(now, [this](Registration* timer) { queue(*timer, kTimeout); });
+}
+
 // ---- waiting -------------------------------------------------------------------
+
+// The earliest moment poll() must act on its own: the first timer, or the
+// next closed-fd sweep while fd waiters exist. Nothing when neither.
+std::optional<std::int64_t> Manager::earliest_deadline() const noexcept {
+  std::optional<std::int64_t> earliest = closed_fds_.next_due(fd_registrations_ > 0);
+  if (!timers_.empty() && (!earliest || timers_.top_deadline() < *earliest)) {
+    earliest = timers_.top_deadline();
+  }
+  return earliest;
+}
+
+// How long the next blocking wait may last (< 0: no limit).
+std::int64_t Manager::wait_budget(std::int64_t now, std::int64_t limit, bool woken) const noexcept {
+  if (woken || watches_.any_always_ready()) return 0;
+  std::int64_t until = limit;
+  if (const auto deadline = earliest_deadline(); deadline && *deadline < until) until = *deadline;
+  if (until == INT64_MAX) return -1;
+  return until > now ? until - now : 0;
+}
 
 int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity) noexcept {
   if (out == nullptr || capacity == 0) return -EINVAL;
-  std::unique_lock<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (polling_) return -EBUSY;
   // The precise clock only when a deadline depends on it (Note [Clock
-  // reads]); the flag is read before it is exchanged, as a wake-up is rare.
+  // reads]).
   std::int64_t now = (timeout_ns > 0 || !timers_.empty()) ? now_ns() : now_coarse_ns();
   const std::int64_t limit = timeout_ns < 0 ? INT64_MAX : deadline_after(now, timeout_ns);
-  bool woken = take_wake_request();
+  bool woken = wake_.take_return_request();
   bool looked = false;
   for (;;) {
     expire_timers(now);
     queue_always_ready();
-    if (closed_fd_check_ns_ > 0 && now >= next_closed_fd_check_) {
-      if (fd_registrations_ > 0) check_closed_fds();
-      next_closed_fd_check_ = deadline_after(now, closed_fd_check_ns_);
-    }
+    if (closed_fds_.take_due(now) && fd_registrations_ > 0) sweep_closed_fds();
     if (!ready_.empty()) break;
     if (looked && (woken || now >= limit)) break;
 
     const std::int64_t budget = wait_budget(now, limit, woken);
     wait_until_ = budget < 0 ? INT64_MAX : deadline_after(now, budget);
-    with_backend([](auto& b) { b.prepare_wait(); });
     polling_ = true;
-    lock.unlock();
-    const int got = with_backend([&](auto& b) { return b.wait(budget); });
-    lock.lock();
+    // The back-end unlocks mu_ for the blocking call only, so `lock` still
+    // owns it when the wait returns.
+    const int err = with_backend([&](auto& b) { return b.wait(budget, mu_); });
     polling_ = false;
     looked = true;
-    if (got < 0) {
-      if (got != -EINTR) return got;
+    if (err != 0) {
+      if (err != EINTR) return -err;
       // A signal: return so the caller can run its handlers, unless
       // something became ready meanwhile (then deliver it; nothing is lost
       // either way, the kernel keeps fd readiness for the next wait).
@@ -558,8 +442,8 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
     }
     const bool channel_fired =
         with_backend([this](auto& b) { return b.dispatch(ReadyCallback{this, &Manager::on_ready}); });
-    if (channel_fired) channel_pending_.store(false, std::memory_order_release);
-    if (take_wake_request()) woken = true;
+    if (channel_fired) wake_.drained();
+    if (wake_.take_return_request()) woken = true;
     // Fresh readiness and no timer that could be due as well: deliver it
     // without another clock read (the closed-fd check waits for the next
     // call; it is periodic anyway).
@@ -569,13 +453,8 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
   return drain(out, capacity);
 }
 
-bool Manager::take_wake_request() noexcept {
-  return wake_requested_.load(std::memory_order_acquire) &&
-         wake_requested_.exchange(false, std::memory_order_acq_rel);
-}
-
 int Manager::wakeup() noexcept {
-  wake_requested_.store(true, std::memory_order_release);
+  wake_.request_return();
   return kick();
 }
 
@@ -585,18 +464,19 @@ int Manager::after_fork() noexcept {
   new (&mu_) std::mutex();
   std::lock_guard<std::mutex> lock(mu_);
   polling_ = false;
-  wake_requested_.store(false);
-  channel_pending_.store(false);
-  if (const int err = with_backend([](auto& b) { return b.reopen_after_fork(); })) return err;
+  wake_.reset();
+  if (const int err = with_backend([](auto& b) { return b.after_fork(); })) return err;
   pollable_fd_ = with_backend([](auto& b) { return b.pollable_fd(); });
   for (std::size_t fd = 0; fd < fds_.size(); ++fd) {
     FdSlot& slot = fds_[fd];
-    slot.known = false;
-    slot.armed = 0;
-    slot.one_shot = false;
-    if (slot.waiters.empty() || slot.always_ready) continue;
-    const int err = sync_kernel(static_cast<int>(fd), slot, 0, false, true, nullptr);
-    if (err != 0) close_slot(static_cast<int>(fd), slot, err == EBADF ? (kClosed | kError) : (kError | kRead | kWrite));
+    FdWatches::forget_kernel(slot.watch);
+    if (slot.waiters.empty() || slot.watch.always_ready) continue;
+    const int err =
+        sync_watch(static_cast<int>(fd), slot, wanted_watch(slot), Resync::kAlways).error;
+    if (err != 0) {
+      close_slot(static_cast<int>(fd), slot,
+                 err == EBADF ? (kClosed | kError) : (kError | kRead | kWrite));
+    }
   }
   return 0;
 }
@@ -605,13 +485,8 @@ int Manager::after_fork() noexcept {
 
 std::int64_t Manager::next_deadline() noexcept {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!ready_.empty() || !always_ready_fds_.empty()) return now_ns();
-  std::int64_t next = timers_.empty() ? -1 : timers_.top_deadline();
-  if (closed_fd_check_ns_ > 0 && fd_registrations_ > 0 &&
-      (next < 0 || next_closed_fd_check_ < next)) {
-    next = next_closed_fd_check_;
-  }
-  return next;
+  if (!ready_.empty() || watches_.any_always_ready()) return now_ns();
+  return earliest_deadline().value_or(-1);
 }
 
 std::size_t Manager::pending() noexcept {
@@ -632,8 +507,7 @@ int Manager::fd_of(Key key) noexcept {
 
 void Manager::set_closed_fd_check_interval(std::int64_t interval_ns) noexcept {
   std::lock_guard<std::mutex> lock(mu_);
-  closed_fd_check_ns_ = interval_ns < 0 ? 0 : interval_ns;
-  next_closed_fd_check_ = deadline_after(now_ns(), closed_fd_check_ns_);
+  closed_fds_.set_interval(interval_ns, now_ns());
 }
 
 }  // namespace evmgr

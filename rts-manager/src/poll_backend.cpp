@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: BSD-3-Clause
+// The poll(2) back-end's operations; the contract is in backend.hpp.
 #include "evmgr/poll_backend.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <new>
 
 #include "evmgr/clock.hpp"
+#include "evmgr/private_fd.hpp"
 
 namespace evmgr {
 
-namespace {
+namespace poll_detail {
 
 short to_poll(Events interest) noexcept {
   short bits = 0;
@@ -29,122 +32,145 @@ Events from_poll(short bits) noexcept {
   return ev;
 }
 
-int make_nonblocking_pipe(int fds[2]) noexcept {
+// The wake-up pipe: both ends the core's own (Note [The core's own fds])
+// and non-blocking. 0 or an errno (nothing open).
+int make_wake_pipe(int fds[2]) noexcept {
   if (pipe(fds) != 0) return errno;
+  int err = 0;
   for (int i = 0; i < 2; ++i) {
-    if (fcntl(fds[i], F_SETFD, FD_CLOEXEC) != 0 ||
-        fcntl(fds[i], F_SETFL, O_NONBLOCK) != 0) {
-      const int err = errno;
-      (void)::close(fds[0]);
-      (void)::close(fds[1]);
-      return err;
+    if (err == 0) {
+      err = make_fd_private(&fds[i]);  // closes fds[i] on failure
+      if (err == 0 && fcntl(fds[i], F_SETFL, O_NONBLOCK) != 0) err = errno;
     }
   }
-  return 0;
+  if (err != 0) {
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i] >= 0) (void)::close(fds[i]);
+    }
+  }
+  return err;
 }
 
-}  // namespace
+void close_all(PollState& s) noexcept {
+  if (s.wake_read_fd >= 0) (void)::close(s.wake_read_fd);
+  if (s.wake_write_fd >= 0) (void)::close(s.wake_write_fd);
+  s.wake_read_fd = s.wake_write_fd = -1;
+  s.watched.clear();
+  s.one_shot.clear();
+  s.index_of_fd.clear();
+  s.wait_set.clear();
+}
 
-int PollBackend::open() noexcept {
+// The wake-up pipe, watched at index 0 of an otherwise empty set; 0 or an
+// errno (nothing open).
+int open_all(PollState& s) noexcept {
   int fds[2];
-  if (const int err = make_nonblocking_pipe(fds)) return err;
-  wake_read_fd_ = fds[0];
-  wake_write_fd_ = fds[1];
+  if (const int err = make_wake_pipe(fds)) return err;
+  s.wake_read_fd = fds[0];
+  s.wake_write_fd = fds[1];
   try {
-    watched_.assign(1, pollfd{wake_read_fd_, POLLIN, 0});
-    one_shot_.assign(1, 0);
-    wait_set_.reserve(16);
+    s.watched.assign(1, pollfd{s.wake_read_fd, POLLIN, 0});
+    s.one_shot.assign(1, 0);
+    s.wait_set.reserve(16);
   } catch (const std::bad_alloc&) {
-    close();
+    close_all(s);
     return ENOMEM;
   }
   return 0;
 }
 
-void PollBackend::close() noexcept {
-  if (wake_read_fd_ >= 0) (void)::close(wake_read_fd_);
-  if (wake_write_fd_ >= 0) (void)::close(wake_write_fd_);
-  wake_read_fd_ = wake_write_fd_ = -1;
-  watched_.clear();
-  one_shot_.clear();
-  index_of_fd_.clear();
-  wait_set_.clear();
+void remove_at(PollState& s, std::size_t index) noexcept {
+  const std::size_t last = s.watched.size() - 1;
+  s.index_of_fd[s.watched[index].fd] = -1;
+  if (index != last) {
+    s.watched[index] = s.watched[last];
+    s.one_shot[index] = s.one_shot[last];
+    s.index_of_fd[s.watched[index].fd] = static_cast<int>(index);
+  }
+  s.watched.pop_back();
+  s.one_shot.pop_back();
 }
 
-int PollBackend::reopen_after_fork() noexcept {
+}  // namespace poll_detail
+
+template <>
+PollBackend::Backend() noexcept : error_(poll_detail::open_all(state_)) {}
+
+template <>
+PollBackend::~Backend() {
+  poll_detail::close_all(state_);
+}
+
+template <>
+int PollBackend::after_fork() noexcept {
   // The pipe is shared with the parent: a wake-up from one would wake the
   // other. The watched set is plain memory and the manager re-arms it.
-  close();
-  return open();
+  poll_detail::close_all(state_);
+  return poll_detail::open_all(state_);
 }
 
-int PollBackend::arm(int fd, Events interest, ArmMode mode, bool /*known*/, WatchTag /*tag*/,
-                     bool* /*replaced*/) noexcept {
+template <>
+ArmResult PollBackend::arm(int fd, Events interest, ArmMode mode, WatchTag /*tag*/) noexcept {
+  ArmResult result;
   // poll(2) would only say POLLNVAL later; the contract wants EBADF now.
-  if (fd < 0 || fcntl(fd, F_GETFD) < 0) return EBADF;
+  if (fd < 0 || fcntl(fd, F_GETFD) < 0) {
+    result.error = EBADF;
+    return result;
+  }
+  PollState& s = state_;
   try {
-    if (static_cast<std::size_t>(fd) >= index_of_fd_.size()) {
-      index_of_fd_.resize(std::max<std::size_t>(fd + 1, index_of_fd_.size() * 2), -1);
+    if (static_cast<std::size_t>(fd) >= s.index_of_fd.size()) {
+      s.index_of_fd.resize(std::max<std::size_t>(fd + 1, s.index_of_fd.size() * 2), -1);
     }
-    int index = index_of_fd_[fd];
+    int index = s.index_of_fd[fd];
     if (index < 0) {
-      watched_.push_back(pollfd{fd, 0, 0});
-      one_shot_.push_back(0);
-      // Keep the snapshot's capacity in step, so prepare_wait never
-      // allocates.
-      wait_set_.reserve(watched_.capacity());
-      index = static_cast<int>(watched_.size() - 1);
-      index_of_fd_[fd] = index;
+      s.watched.push_back(pollfd{fd, 0, 0});
+      s.one_shot.push_back(0);
+      // Keep the snapshot's capacity in step, so wait() never allocates.
+      s.wait_set.reserve(s.watched.capacity());
+      index = static_cast<int>(s.watched.size() - 1);
+      s.index_of_fd[fd] = index;
     }
-    watched_[index].events = to_poll(interest);
-    one_shot_[index] = mode == ArmMode::kOneShot;
+    s.watched[index].events = poll_detail::to_poll(interest);
+    s.one_shot[index] = mode == ArmMode::kOneShot;
   } catch (const std::bad_alloc&) {
-    return ENOMEM;
+    result.error = ENOMEM;
   }
-  return 0;
+  return result;
 }
 
-void PollBackend::remove_at(std::size_t index) noexcept {
-  const std::size_t last = watched_.size() - 1;
-  index_of_fd_[watched_[index].fd] = -1;
-  if (index != last) {
-    watched_[index] = watched_[last];
-    one_shot_[index] = one_shot_[last];
-    index_of_fd_[watched_[index].fd] = static_cast<int>(index);
-  }
-  watched_.pop_back();
-  one_shot_.pop_back();
-}
-
+template <>
 void PollBackend::disarm(int fd) noexcept {
-  if (fd < 0 || static_cast<std::size_t>(fd) >= index_of_fd_.size()) return;
-  const int index = index_of_fd_[fd];
-  if (index > 0) remove_at(static_cast<std::size_t>(index));
+  if (fd < 0 || static_cast<std::size_t>(fd) >= state_.index_of_fd.size()) return;
+  const int index = state_.index_of_fd[fd];
+  if (index > 0) poll_detail::remove_at(state_, static_cast<std::size_t>(index));
 }
 
-void PollBackend::prepare_wait() noexcept {
-  // Capacity was reserved by arm(): this copy does not allocate.
-  wait_set_.assign(watched_.begin(), watched_.end());
-}
-
-int PollBackend::wait(std::int64_t timeout_ns) noexcept {
-  const int n = ::poll(wait_set_.data(), wait_set_.size(), ns_to_poll_ms(timeout_ns));
+template <>
+int PollBackend::wait(std::int64_t timeout_ns, std::mutex& lock) noexcept {
+  // The snapshot, taken under the lock; arm() reserved its capacity, so
+  // this copy does not allocate.
+  state_.wait_set.assign(state_.watched.begin(), state_.watched.end());
+  lock.unlock();
+  const int n = ::poll(state_.wait_set.data(), state_.wait_set.size(), ns_to_poll_ms(timeout_ns));
+  const int err = n < 0 ? errno : 0;
+  lock.lock();
   if (n < 0) {
-    for (pollfd& p : wait_set_) p.revents = 0;
-    return -errno;
+    for (pollfd& p : state_.wait_set) p.revents = 0;
   }
-  return n;
+  return err;
 }
 
+template <>
 bool PollBackend::dispatch(ReadyCallback on_ready) noexcept {
   bool woken = false;
-  for (pollfd& entry : wait_set_) {
+  for (pollfd& entry : state_.wait_set) {
     if (entry.revents == 0) continue;
     const short revents = entry.revents;
     entry.revents = 0;
-    if (entry.fd == wake_read_fd_) {
+    if (entry.fd == state_.wake_read_fd) {
       char buf[64];
-      while (::read(wake_read_fd_, buf, sizeof buf) > 0) {
+      while (::read(state_.wake_read_fd, buf, sizeof buf) > 0) {
       }
       woken = true;
       continue;
@@ -152,21 +178,27 @@ bool PollBackend::dispatch(ReadyCallback on_ready) noexcept {
     // The set may have changed since the snapshot: report only fds still
     // watched (the manager filters events by its waiters' interests).
     const int fd = entry.fd;
-    const int index = index_of_fd_[fd];
+    const int index = state_.index_of_fd[fd];
     if (index <= 0) continue;
-    if (one_shot_[index]) remove_at(static_cast<std::size_t>(index));
+    if (state_.one_shot[index]) poll_detail::remove_at(state_, static_cast<std::size_t>(index));
     // poll(2) watches fd numbers, not files: no stale watch can exist, so
     // it reports no tag.
-    on_ready(fd, from_poll(revents), 0);
+    on_ready(fd, poll_detail::from_poll(revents), 0);
   }
   return woken;
 }
 
+template <>
 int PollBackend::wakeup() noexcept {
   const char byte = 1;
-  if (::write(wake_write_fd_, &byte, 1) == 1) return 0;
+  if (::write(state_.wake_write_fd, &byte, 1) == 1) return 0;
   // EAGAIN: the pipe is full of earlier wake-ups; one is enough.
   return errno == EAGAIN ? 0 : errno;
+}
+
+template <>
+int PollBackend::pollable_fd() const noexcept {
+  return -1;
 }
 
 }  // namespace evmgr

@@ -28,10 +28,12 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <new>
+#include <set>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -406,11 +408,58 @@ std::int64_t now_ns() {
 // not exist there, so it is re-created rather than taken.
 void close_kqueues_in_child() {
   new (&g_mu) std::mutex();
+  std::set<int> evfds;
   for (auto& entry : g_kqs) {
-    (void)close(entry.second->epfd);
-    (void)close(entry.second->evfd);
+    (void)close(entry.first);  // every number the kqueue goes by
+    evfds.insert(entry.second->evfd);
   }
+  for (int evfd : evfds) (void)close(evfd);
   g_kqs.clear();
+}
+
+// Whether another number than `except` still names kq.
+bool named_elsewhere(const std::shared_ptr<Kq>& kq, int except) {
+  for (const auto& entry : g_kqs) {
+    if (entry.first != except && entry.second == kq) return true;
+  }
+  return false;
+}
+
+// A kqueue fd is a file like any other: dup() or fcntl(F_DUPFD) give it
+// another number, under which kevent() must work (the core moves its fds
+// above the standard streams that way). An unknown number that names one
+// of our epoll instances is found through /proc/self/fdinfo, which lists
+// the instance's watches: the one carrying kUserMark is that kqueue's
+// eventfd. The numbers it went by that are closed now are forgotten.
+std::shared_ptr<Kq> adopt_copy(int kqfd) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/fdinfo/%d", kqfd);
+  std::FILE* info = std::fopen(path, "re");
+  if (info == nullptr) return nullptr;
+  int user_fd = -1;
+  char line[256];
+  while (std::fgets(line, sizeof line, info) != nullptr) {
+    int tfd;
+    unsigned events;
+    unsigned long long data;
+    if (std::sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &events, &data) == 3 &&
+        data == kUserMark) {
+      user_fd = tfd;
+    }
+  }
+  std::fclose(info);
+  if (user_fd < 0) return nullptr;
+  std::shared_ptr<Kq> kq;
+  for (const auto& entry : g_kqs) {
+    if (entry.second->evfd == user_fd) kq = entry.second;
+  }
+  if (!kq) return nullptr;
+  for (auto it = g_kqs.begin(); it != g_kqs.end();) {
+    it = it->second == kq && fcntl(it->first, F_GETFD) < 0 ? g_kqs.erase(it) : std::next(it);
+  }
+  kq->epfd = kqfd;  // the epoll instance, under a number known to be open
+  g_kqs[kqfd] = kq;
+  return kq;
 }
 
 }  // namespace
@@ -420,7 +469,11 @@ extern "C" int kqueue(void) {
   (void)atfork_registered;
   const int epfd = epoll_create1(0);
   if (epfd < 0) return -1;
-  const int evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  // The eventfd stands for state a real kqueue keeps in the kernel: it must
+  // not take a number the program expects, e.g. a closed stdin's 0.
+  const int low_evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  const int evfd = low_evfd < 0 ? -1 : fcntl(low_evfd, F_DUPFD_CLOEXEC, 3);
+  if (low_evfd >= 0) (void)close(low_evfd);
   if (evfd < 0) {
     const int err = errno;
     (void)close(epfd);
@@ -445,8 +498,9 @@ extern "C" int kqueue(void) {
   // whose number now names this new kqueue) is stale.
   for (auto it = g_kqs.begin(); it != g_kqs.end();) {
     if (it->first == epfd || fcntl(it->first, F_GETFD) < 0) {
-      if (it->second->evfd != evfd) (void)close(it->second->evfd);
+      const std::shared_ptr<Kq> stale = it->second;
       it = g_kqs.erase(it);
+      if (stale->evfd != evfd && !named_elsewhere(stale, -1)) (void)close(stale->evfd);
     } else {
       ++it;
     }
@@ -471,12 +525,16 @@ extern "C" int kevent(int kqfd, const struct kevent* changelist, int nchanges,
   int returned = 0;
   {
     std::lock_guard<std::mutex> lock(g_mu);
-    auto it = g_kqs.find(kqfd);
-    if (it == g_kqs.end() || fcntl(kqfd, F_GETFD) < 0) {
+    if (fcntl(kqfd, F_GETFD) < 0) {
       errno = EBADF;
       return -1;
     }
-    kq = it->second;
+    auto it = g_kqs.find(kqfd);
+    kq = it != g_kqs.end() ? it->second : adopt_copy(kqfd);
+    if (!kq) {
+      errno = EBADF;
+      return -1;
+    }
     for (int i = 0; i < nchanges; ++i) {
       const struct kevent& change = changelist[i];
       const int err = register_change(*kq, change);

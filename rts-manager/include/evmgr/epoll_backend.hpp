@@ -1,41 +1,30 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Linux epoll back-end; see backend.hpp for the contract.
+// Linux epoll back-end: Backend<EpollState>, defined in src/epoll_backend.cpp
+// (the contract is in backend.hpp).
 #pragma once
 
 #include <sys/epoll.h>
 
 #include "evmgr/backend.hpp"
+#include "evmgr/kernel_watches.hpp"
 
 namespace evmgr {
 
-class EpollBackend {
- public:
-  static constexpr bool kDetectsReplacedFiles = true;
+struct EpollState {
+  // epoll_ctl from another thread reaches a blocked epoll_wait.
   static constexpr bool kWaitSeesChangesLive = true;
+  // epoll keys a watch by (fd, open file): MOD says ENOENT once the file
+  // is closed, so a reused number is noticed when it is armed again.
+  static constexpr bool kDetectsReplacedFiles = true;
 
-  EpollBackend() noexcept = default;
-  EpollBackend(const EpollBackend&) = delete;
-  EpollBackend& operator=(const EpollBackend&) = delete;
-  ~EpollBackend() { close(); }
-
-  int open() noexcept;
-  void close() noexcept;
-  int reopen_after_fork() noexcept;
-  int arm(int fd, Events interest, ArmMode mode, bool known, WatchTag tag,
-          bool* replaced) noexcept;
-  void disarm(int fd) noexcept;
-  void prepare_wait() noexcept {}
-  int wait(std::int64_t timeout_ns) noexcept;
-  bool dispatch(ReadyCallback on_ready) noexcept;
-  int wakeup() noexcept;
-  int pollable_fd() const noexcept { return epoll_fd_; }
-
- private:
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;  // eventfd, registered level-triggered for EPOLLIN
-  int ready_count_ = 0;
-  bool have_pwait2_ = true;  // cleared if the kernel lacks epoll_pwait2
-  epoll_event ready_[kMaxEventsPerWait];
+  int epoll_fd = -1;
+  int wake_fd = -1;             // eventfd, in the set level-triggered for EPOLLIN
+  int ready_count = 0;          // entries of `ready` the last wait filled
+  bool have_pwait2 = true;      // cleared if the kernel lacks epoll_pwait2
+  KernelWatches in_set;         // fds in the epoll set: MOD, not ADD
+  epoll_event ready[kMaxEventsPerWait];
 };
+
+using EpollBackend = Backend<EpollState>;
 
 }  // namespace evmgr

@@ -9,12 +9,11 @@
 
 #include <boost/intrusive/list.hpp>
 
-#include <sys/types.h>
-
 #include <cstddef>
 #include <vector>
 
-#include "evmgr/backend.hpp"
+#include "evmgr/closed_fd_check.hpp"
+#include "evmgr/fd_watch.hpp"
 #include "evmgr/registration.hpp"
 
 namespace evmgr {
@@ -24,26 +23,15 @@ using WaiterList = boost::intrusive::list<
     boost::intrusive::member_hook<Registration, WaiterHook, &Registration::hook>,
     boost::intrusive::constant_time_size<false>>;
 
-// Which open file an fd number named when its waiters registered: (device,
-// inode), as fstat says. Tells a reused fd number from the same file.
-struct FileIdentity {
-  dev_t device = 0;
-  ino_t inode = 0;
-  bool operator==(const FileIdentity& o) const noexcept {
-    return device == o.device && inode == o.inode;
-  }
-};
-
+// Everything the manager keeps per fd number: each part belongs to one unit.
 struct FdSlot {
-  WaiterList waiters;
-  FileIdentity identity;       // valid when has_identity
-  WatchTag tag = 0;            // label of the kernel's current watch
-  Events armed = 0;            // what the kernel is asked to report now
-  bool known = false;          // the kernel may hold a watch (armed or not)
-  bool one_shot = false;       // `armed` was armed one-shot
-  bool always_ready = false;   // the back-end refused the fd (regular file)
-  bool has_identity = false;   // identity was recorded for these waiters
+  WaiterList waiters;  // the manager's: registrations waiting on this fd
+  FdWatch watch;       // fd_watch.hpp: the kernel's watch of the fd
+  RecordedFile file;   // closed_fd_check.hpp: the file its waiters are on
 };
+// One slot per fd number up to the highest registered, whether or not it
+// has waiters: a sparse table of 10,000 numbers stays under half a MiB.
+static_assert(sizeof(FdSlot) <= 48, "an fd slot must stay within 48 bytes");
 
 class FdTable {
  public:
@@ -62,18 +50,10 @@ class FdTable {
   std::vector<FdSlot> slots_;
 };
 
-// Union of the interests of a slot's waiters, and whether any is one-shot.
-struct WantedInterest {
-  Events events = 0;
-  bool any_one_shot = false;
-};
-
-inline WantedInterest wanted_interest(const FdSlot& slot) noexcept {
-  WantedInterest wanted;
-  for (const Registration& waiter : slot.waiters) {
-    wanted.events |= waiter.interest;
-    wanted.any_one_shot |= !waiter.persistent;
-  }
+// What the slot's waiters want from the kernel (fd_watch.hpp).
+inline WantedWatch wanted_watch(const FdSlot& slot) noexcept {
+  WantedWatch wanted;
+  for (const Registration& waiter : slot.waiters) wanted.add(waiter.interest, waiter.persistent);
   return wanted;
 }
 

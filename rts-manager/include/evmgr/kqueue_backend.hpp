@@ -1,42 +1,31 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// kqueue back-end (FreeBSD, macOS, other BSDs); see backend.hpp for the
-// contract. On Linux it is compiled only against the kevent emulation in
-// tests/kqueue_emu, so that its conformance suite runs in CI.
+// kqueue back-end (FreeBSD, macOS, other BSDs): Backend<KqueueState>,
+// defined in src/kqueue_backend.cpp (the contract is in backend.hpp). On
+// Linux it is compiled only against the kevent emulation in tests/kqueue_emu,
+// so that its conformance suite runs in CI.
 #pragma once
 
 #include <sys/types.h>
 #include <sys/event.h>
 
 #include "evmgr/backend.hpp"
+#include "evmgr/kernel_watches.hpp"
 
 namespace evmgr {
 
-class KqueueBackend {
- public:
-  static constexpr bool kDetectsReplacedFiles = false;
+struct KqueueState {
+  // kevent() changes from another thread reach a blocked kevent() wait.
   static constexpr bool kWaitSeesChangesLive = true;
+  // kqueue drops a closed file's filters silently and says nothing when the
+  // number is armed again: the manager compares identities itself.
+  static constexpr bool kDetectsReplacedFiles = false;
 
-  KqueueBackend() noexcept = default;
-  KqueueBackend(const KqueueBackend&) = delete;
-  KqueueBackend& operator=(const KqueueBackend&) = delete;
-  ~KqueueBackend() { close(); }
-
-  int open() noexcept;
-  void close() noexcept;
-  int reopen_after_fork() noexcept;
-  int arm(int fd, Events interest, ArmMode mode, bool known, WatchTag tag,
-          bool* replaced) noexcept;
-  void disarm(int fd) noexcept;
-  void prepare_wait() noexcept {}
-  int wait(std::int64_t timeout_ns) noexcept;
-  bool dispatch(ReadyCallback on_ready) noexcept;
-  int wakeup() noexcept;
-  int pollable_fd() const noexcept { return kqueue_fd_; }
-
- private:
-  int kqueue_fd_ = -1;
-  int ready_count_ = 0;
-  struct kevent ready_[kMaxEventsPerWait];
+  int kqueue_fd = -1;
+  int ready_count = 0;    // entries of `ready` the last wait filled
+  KernelWatches filters;  // fds that may have filters: delete them first
+  struct kevent ready[kMaxEventsPerWait];
 };
+
+using KqueueBackend = Backend<KqueueState>;
 
 }  // namespace evmgr

@@ -8,34 +8,28 @@
 // mutex released. See docs/design.md for the reasons behind each choice.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <variant>
-#include <vector>
 
-#include "evmgr/backend.hpp"
-#include "evmgr/config.hpp"
+#include "evmgr/backends.hpp"
+#include "evmgr/closed_fd_check.hpp"
 #include "evmgr/events.hpp"
 #include "evmgr/fd_table.hpp"
-#include "evmgr/poll_backend.hpp"
+#include "evmgr/fd_watch.hpp"
 #include "evmgr/registration.hpp"
 #include "evmgr/timer_queue.hpp"
-#if EVMGR_HAVE_EPOLL
-#include "evmgr/epoll_backend.hpp"
-#endif
-#if EVMGR_HAVE_KQUEUE
-#include "evmgr/kqueue_backend.hpp"
-#endif
+#include "evmgr/wake_channel.hpp"
 
 namespace evmgr {
 
 class Manager {
  public:
   // Default for set_closed_fd_check_interval.
-  static constexpr std::int64_t kDefaultClosedFdCheckNs = 250'000'000;
+  static constexpr std::int64_t kDefaultClosedFdCheckNs = ClosedFdCheck::kDefaultIntervalNs;
 
   // Creates a manager on `kind` (kAuto: the best the platform has).
   // 0, ENOSYS (not on this platform), EINVAL, ENOMEM, or the back-end's errno.
@@ -70,7 +64,7 @@ class Manager {
   int wakeup() noexcept;
 
   // In a forked child, before anything else: fresh kernel objects, every
-  // registration re-armed. See Note [Fork] in manager.cpp.
+  // registration re-armed. See Note [Fork] in src/manager.cpp.
   int after_fork() noexcept;
 
   int pollable_fd() const noexcept { return pollable_fd_; }
@@ -83,20 +77,12 @@ class Manager {
   void visit_tokens(void (*visit)(void* ctx, std::uintptr_t* token), void* ctx) noexcept;
   // fd of a live fd registration, or -1.
   int fd_of(Key key) noexcept;
-  // Period of the closed-fd check (Note [Closed fds]); 0 turns it off.
+  // Period of the closed-fd check (Note [Closed fds] in
+  // src/closed_fd_check.cpp); 0 turns it off.
   void set_closed_fd_check_interval(std::int64_t interval_ns) noexcept;
 
  private:
-  using Backend = std::variant<PollBackend
-#if EVMGR_HAVE_EPOLL
-                               , EpollBackend
-#endif
-#if EVMGR_HAVE_KQUEUE
-                               , KqueueBackend
-#endif
-                               >;
-
-  Manager() noexcept = default;
+  explicit Manager(BackendKind kind) noexcept : kind_(kind), backend_(make_backend(kind)) {}
 
   template <class F>
   decltype(auto) with_backend(F&& f) {
@@ -104,26 +90,34 @@ class Manager {
   }
 
   // All private members below run with mu_ held.
+
+  // -- fd waiters
   static void on_ready(void* self, int fd, Events events, WatchTag tag) noexcept;
   void fd_ready(int fd, Events events, WatchTag tag) noexcept;
-  // Arms fd for its waiters' interest (plus extra_*); force asks the kernel
-  // even if nothing changed. *replaced (if not null): the fd's file changed.
-  int sync_kernel(int fd, FdSlot& slot, Events extra_interest, bool extra_one_shot, bool force,
-                  bool* replaced) noexcept;
+  Registration* new_fd_node(int fd, Events interest, bool persistent,
+                            std::uintptr_t token) noexcept;
+  int check_same_file(int fd, FdSlot& slot) noexcept;
+  SyncResult sync_watch(int fd, FdSlot& slot, WantedWatch wanted, Resync when) noexcept;
   void resync_after_event(int fd, FdSlot& slot) noexcept;
   void fail_waiters(FdSlot& slot, Events why) noexcept;
   void close_slot(int fd, FdSlot& slot, Events why) noexcept;
-  void queue(Registration& node, Events events) noexcept;
   void unlink_waiter(Registration& node) noexcept;
-  void release(Registration& node) noexcept;
-  void expire_timers(std::int64_t now) noexcept;
   void queue_always_ready() noexcept;
-  void check_closed_fds() noexcept;
-  std::int64_t wait_budget(std::int64_t now, std::int64_t limit, bool woken) const noexcept;
+  void sweep_closed_fds() noexcept;
+
+  // -- the ready queue
+  void queue(Registration& node, Events events) noexcept;
+  void release(Registration& node) noexcept;
   int drain(ReadyEvent* out, std::size_t capacity) noexcept;
+
+  // -- timers and the poll loop
+  void expire_timers(std::int64_t now) noexcept;
+  std::optional<std::int64_t> earliest_deadline() const noexcept;
+  std::int64_t wait_budget(std::int64_t now, std::int64_t limit, bool woken) const noexcept;
+
+  // -- wake-ups (Note [Wake-ups] in src/wake_channel.cpp)
   void note_change_for_poller() noexcept;
   int kick() noexcept;
-  bool take_wake_request() noexcept;
 
   using ReadyList = boost::intrusive::list<
       Registration,
@@ -131,27 +125,23 @@ class Manager {
       boost::intrusive::constant_time_size<false>>;
 
   std::mutex mu_;
-  BackendKind kind_ = BackendKind::kPoll;
-  bool wait_sees_changes_live_ = false;
+  BackendKind kind_;
+  bool wait_sees_changes_live_ = false;  // the back-end's traits
   bool detects_replaced_files_ = false;
   int pollable_fd_ = -1;
   // The pool owns the nodes the lists below link: declared first, so it is
   // destroyed last.
   RegistrationPool pool_;
   FdTable fds_;
+  FdWatches watches_;
+  ClosedFdCheck closed_fds_;
   TimerQueue<Registration> timers_;
   ReadyList ready_;
-  std::vector<int> always_ready_fds_;  // fds with persistent waiters that
-                                       // the back-end cannot watch
   std::size_t fd_registrations_ = 0;
-  WatchTag last_tag_ = 0;
   bool polling_ = false;
   std::int64_t wait_until_ = 0;  // when the blocked wait ends at the latest
-  std::atomic<bool> wake_requested_{false};  // wakeup() was called
-  std::atomic<bool> channel_pending_{false};  // the channel holds a write
-  std::int64_t closed_fd_check_ns_ = kDefaultClosedFdCheckNs;
-  std::int64_t next_closed_fd_check_ = 0;
-  Backend backend_;
+  WakeChannel wake_;
+  AnyBackend backend_;
 };
 
 }  // namespace evmgr

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Portable poll(2) back-end; see backend.hpp for the contract.
+// Portable poll(2) back-end: Backend<PollState>, defined in
+// src/poll_backend.cpp (the contract is in backend.hpp).
 //
 // Works for every fd poll accepts (including those epoll refuses) at O(n)
 // per wait. The watched set is a dense pollfd array plus an fd -> index map;
@@ -10,43 +11,27 @@
 
 #include <poll.h>
 
+#include <cstddef>
 #include <vector>
 
 #include "evmgr/backend.hpp"
 
 namespace evmgr {
 
-class PollBackend {
- public:
-  static constexpr bool kDetectsReplacedFiles = false;
+struct PollState {
+  // wait() polls a snapshot: changes need a wake-up to be seen.
   static constexpr bool kWaitSeesChangesLive = false;
+  // poll(2) watches numbers, not files: it cannot tell a replaced file.
+  static constexpr bool kDetectsReplacedFiles = false;
 
-  PollBackend() noexcept = default;
-  PollBackend(const PollBackend&) = delete;
-  PollBackend& operator=(const PollBackend&) = delete;
-  ~PollBackend() { close(); }
-
-  int open() noexcept;
-  void close() noexcept;
-  int reopen_after_fork() noexcept;
-  int arm(int fd, Events interest, ArmMode mode, bool known, WatchTag tag,
-          bool* replaced) noexcept;
-  void disarm(int fd) noexcept;
-  void prepare_wait() noexcept;
-  int wait(std::int64_t timeout_ns) noexcept;
-  bool dispatch(ReadyCallback on_ready) noexcept;
-  int wakeup() noexcept;
-  int pollable_fd() const noexcept { return -1; }
-
- private:
-  void remove_at(std::size_t index) noexcept;
-
-  int wake_read_fd_ = -1;  // self-pipe, always watched at index 0
-  int wake_write_fd_ = -1;
-  std::vector<pollfd> watched_;           // index 0 is the wake pipe
-  std::vector<unsigned char> one_shot_;   // parallel to watched_
-  std::vector<int> index_of_fd_;          // fd -> index in watched_, or -1
-  std::vector<pollfd> wait_set_;          // the snapshot wait() polls
+  int wake_read_fd = -1;  // self-pipe, always watched at index 0
+  int wake_write_fd = -1;
+  std::vector<pollfd> watched;          // index 0 is the wake pipe
+  std::vector<unsigned char> one_shot;  // parallel to watched
+  std::vector<int> index_of_fd;         // fd -> index in watched, or -1
+  std::vector<pollfd> wait_set;         // the snapshot wait() polls
 };
+
+using PollBackend = Backend<PollState>;
 
 }  // namespace evmgr

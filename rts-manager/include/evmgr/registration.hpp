@@ -11,7 +11,7 @@
 // (one cache miss per registration). In a steady state no wait, wake-up or
 // timer fire allocates. Freeing bumps the node's generation, which turns every old key
 // into a stale key (ENOENT) instead of a pointer to someone else's
-// registration (Note [Stale keys] in manager.cpp).
+// registration (Note [Stale keys] in src/manager.cpp).
 #pragma once
 
 #include <boost/intrusive/list.hpp>
@@ -51,8 +51,10 @@ struct alignas(64) Registration {
 
   Key key() const noexcept { return (static_cast<Key>(generation) << 32) | slot; }
 };
-// The budget is 64 bytes per waiter and per timer.
-static_assert(sizeof(Registration) <= 64, "a registration must fit in 64 bytes");
+// Every waiting thread costs one node (threadDelay and threadWaitRead
+// alike): one cache line each, so that 100,000 sleeping threads cost 6.4 MB
+// and a timer fire or a wake-up touches one line of the pool.
+static_assert(sizeof(Registration) == 64, "a registration is one 64-byte cache line");
 
 class RegistrationPool {
  public:

@@ -1,7 +1,7 @@
 /*
  * A small emulation of the BSD kqueue/kevent API on top of Linux epoll, for
  * tests only: it lets rts-manager/src/kqueue_backend.cpp be compiled and run
- * through the back-end conformance suite on Linux (GitHub issue 2).
+ * through the back-end conformance suite on Linux.
  *
  * SPDX-License-Identifier: BSD-3-Clause
  *
@@ -27,7 +27,9 @@
  *     while the file offset is before EOF (unless NOTE_FILE_POLL); the
  *     emulation is ready even at EOF (data is still size - offset);
  *   - the kqueue fd is the epoll fd: it polls readable when kevent would
- *     return something.
+ *     return something; a copy of it (dup, F_DUPFD) works as well, found
+ *     through /proc/self/fdinfo on first use; the emulation's own eventfd
+ *     is numbered 3 or above, as it stands for kernel state.
  * Known gaps (not needed by the back-end): no EVFILT_TIMER/SIGNAL/PROC/VNODE
  * filters; EV_CLEAR on an fd is honoured only when every enabled knote of
  * that fd has it; a knote of a closed file that is still open elsewhere

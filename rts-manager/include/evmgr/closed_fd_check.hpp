@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: BSD-3-Clause
+//
+// The closed-fd check: how waiters on an fd that was closed behind the
+// manager's back hear about it (Note [Closed fds] in
+// src/closed_fd_check.cpp). Three parts:
+//   - when the periodic sweep is due (ClosedFdCheck's schedule);
+//   - the sweep: one zero-timeout poll(2) per batch of waited-on fds;
+//   - the identity check: the (device, inode) an fd named when its waiters
+//     registered, compared when another registration arrives.
+// All of it runs with the manager's lock held.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+
+namespace evmgr {
+
+class FdTable;
+
+// Which open file an fd number named, as fstat says.
+struct FileIdentity {
+  dev_t device = 0;
+  ino_t inode = 0;
+  bool operator==(const FileIdentity& o) const noexcept {
+    return device == o.device && inode == o.inode;
+  }
+};
+
+// Per fd (in its FdSlot): the file its current waiters registered on, when
+// the back-end cannot tell a replaced file itself.
+struct RecordedFile {
+  FileIdentity identity;  // valid when recorded
+  bool recorded = false;
+
+  // Records the file fd names now; leaves it unrecorded if fstat fails.
+  void record(int fd) noexcept;
+  void forget() noexcept { recorded = false; }
+};
+
+// What the identity check says about a recorded fd.
+enum class FileCheck {
+  kSameFile,   // still the file the waiters registered on (or none recorded)
+  kReplaced,   // the number now names another file: the old one was closed
+  kNotOpen,    // the fd is not open at all
+};
+FileCheck check_file(int fd, const RecordedFile& file) noexcept;
+
+class ClosedFdCheck {
+ public:
+  static constexpr std::int64_t kDefaultIntervalNs = 250'000'000;
+
+  // Sets the period (<= 0 turns the check off) and schedules the next check
+  // one period after now.
+  void set_interval(std::int64_t interval_ns, std::int64_t now) noexcept;
+
+  // When the next sweep is due, or nothing when none will run (the check
+  // is off, or no fd has waiters).
+  std::optional<std::int64_t> next_due(bool fd_waiters) const noexcept {
+    if (interval_ns_ <= 0 || !fd_waiters) return std::nullopt;
+    return next_;
+  }
+
+  // Whether a sweep is due at now; if so, the next one is scheduled one
+  // period later (whether or not the caller sweeps).
+  bool take_due(std::int64_t now) noexcept;
+
+  // Checks every fd that has waiters; calls on_closed(ctx, fd) for each
+  // that is not open any more. At most one poll(2) per 256 fds.
+  static void sweep(FdTable& fds, void (*on_closed)(void* ctx, int fd), void* ctx) noexcept;
+
+ private:
+  std::int64_t interval_ns_ = kDefaultIntervalNs;
+  std::int64_t next_ = 0;
+};
+
+}  // namespace evmgr

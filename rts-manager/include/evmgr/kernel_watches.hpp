@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: BSD-3-Clause
+//
+// Per-fd kernel bookkeeping for back-ends: the fds whose watch the kernel
+// object may still hold (armed, or disarmed by a one-shot delivery), i.e.
+// those armed and not disarmed since. epoll needs it to choose
+// EPOLL_CTL_ADD or EPOLL_CTL_MOD (and to read MOD's ENOENT as "the file was
+// replaced"), kqueue to delete the old filters before adding new ones. It
+// belongs to the back-end: the manager never sees it.
+#pragma once
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <vector>
+
+namespace evmgr {
+
+class KernelWatches {
+ public:
+  bool has(int fd) const noexcept {
+    return static_cast<unsigned>(fd) < held_.size() && held_[fd] != 0;
+  }
+
+  // Points *out at fd's flag (non-zero: the kernel may hold a watch),
+  // growing the set geometrically to hold it, like the fd table: 0, EBADF
+  // (a negative fd) or ENOMEM. The only allocation: call it before the
+  // kernel call, so that a watch the kernel accepted is always recorded.
+  int entry(int fd, std::uint8_t** out) noexcept {
+    if (static_cast<unsigned>(fd) < held_.size()) {  // a negative fd wraps
+      *out = &held_[fd];
+      return 0;
+    }
+    return grow(fd, out);
+  }
+
+  // Clears fd's flag; whether it was set (the kernel may hold a watch).
+  bool remove(int fd) noexcept {
+    if (!has(fd)) return false;
+    held_[fd] = 0;
+    return true;
+  }
+
+  // A fresh kernel object holds no watch.
+  void clear() noexcept { held_.assign(held_.size(), 0); }
+
+ private:
+  int grow(int fd, std::uint8_t** out) noexcept {
+    if (fd < 0) return EBADF;
+    const std::size_t needed = static_cast<std::size_t>(fd) + 1;
+    try {
+      if (needed > held_.capacity()) {
+        held_.reserve(std::max<std::size_t>({needed, 2 * held_.capacity(), 64}));
+      }
+      held_.resize(needed, 0);
+    } catch (const std::bad_alloc&) {
+      return ENOMEM;
+    }
+    *out = &held_[fd];
+    return 0;
+  }
+
+  std::vector<std::uint8_t> held_;
+};
+
+}  // namespace evmgr
