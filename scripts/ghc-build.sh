@@ -100,9 +100,29 @@ mapfile -t ADAPTER_SRCS < <(cd "$TREE" && ls rts/evmgr/*.c)
 mapfile -t TOUCHED < <( { sed -En 's#^[+]{3} b/(rts/.*[.](c|cmm))$#\1#p' "${PATCHES[@]}"
                           printf '%s\n' "${ADAPTER_SRCS[@]}"; } | sort -u)
 # A header change reaches objects we do not rebuild only through inline
-# functions or macros; the only one the series changes is emptyThreadQueues.
-for f in $(grep -rl --include='*.c' --include='*.cmm' -w emptyThreadQueues "$TREE/rts" | sed "s|^$TREE/||"); do
-  printf '%s\n' "${TOUCHED[@]}" | grep -qx "$f" || die "$f uses emptyThreadQueues but is not rebuilt"
+# functions or macros; the series changes two: emptyThreadQueues
+# (Schedule.h) and doneWithMsgThrowTo (Messages.h). Every source using one
+# in code the non-threaded ways compile must be rebuilt. (Messages.c calls
+# doneWithMsgThrowTo only under #if defined(THREADED_RTS): never built here.)
+nonthreaded_users() { # FUNC -> the rts/ sources using it outside THREADED_RTS-only code
+  local f
+  for f in $(grep -rlw --include='*.c' --include='*.cmm' "$1" "$TREE/rts"); do
+    awk -v fn="$1" '
+      /^[ \t]*#[ \t]*if/ { d++; thr[d] = ($0 ~ /^[ \t]*#[ \t]*if[ \t]+defined\(THREADED_RTS\)[ \t]*$/); next }
+      /^[ \t]*#[ \t]*(else|elif)/ { thr[d] = 0; next }
+      /^[ \t]*#[ \t]*endif/ { d--; next }
+      $0 ~ ("(^|[^A-Za-z0-9_])" fn "([^A-Za-z0-9_]|$)") {
+        for (i = 1; i <= d; i++) if (thr[i]) next
+        found = 1; exit
+      }
+      END { exit !found }' "$f" && echo "${f#"$TREE"/}"
+  done
+  return 0
+}
+for fn in emptyThreadQueues doneWithMsgThrowTo; do
+  for f in $(nonthreaded_users "$fn"); do
+    printf '%s\n' "${TOUCHED[@]}" | grep -qx "$f" || die "$f uses $fn (changed in a header by the series) but is not rebuilt"
+  done
 done
 
 # ---- 3. the prefix -----------------------------------------------------------

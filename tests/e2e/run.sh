@@ -6,7 +6,8 @@
 # -debug, l with -eventlog) with build/ghc/bin/ghc and run under each I/O
 # manager (+RTS --io-manager=epoll, poll, select) where the scenario allows.
 # Then a slice is compiled with Debian's stock /usr/bin/ghc, to show the
-# tests can fail: the >1024-fd program must abort there.
+# tests can fail: the >1024-fd program must abort there, and so must every
+# mode of ThrowToMasked on its -debug RTS (the assertion ghc-patch 0008 fixes).
 #
 # Usage: tests/e2e/run.sh [-k PATTERN]   (-k: only cases whose name matches)
 # Output: one line per case (PASS/FAIL/SKIP name [seconds]), then exactly
@@ -79,7 +80,7 @@ run_case() {
 }
 
 mkdir -p "$OUT/run"
-PROGS=(Delays Pipes ManyFds Cancel BadFd Fork Signal GcStress Many Sched)
+PROGS=(Delays Pipes ManyFds Cancel BadFd Fork Signal GcStress Many Sched ThrowToMasked)
 
 for way in $WAYS; do
   case "$way" in
@@ -161,8 +162,8 @@ for extra in dyn debug_dyn l_dyn thr; do
   # surfaces as an IOError), so Pipes is not run there; its timer manager
   # does not promise wake-up order either.
   case $extra in
-    dyn) progs="Delays Pipes Cancel" ;;
-    debug_dyn|l_dyn) progs="Cancel GcStress" ;;
+    dyn) progs="Delays Pipes Cancel ThrowToMasked" ;;
+    debug_dyn|l_dyn) progs="Cancel GcStress ThrowToMasked" ;;
     thr) progs="Delays Cancel ManyFds" ;;
   esac
   for p in $progs; do
@@ -213,6 +214,27 @@ if [ -x "$STOCK_GHC" ] && selected stock; then
     if ! "$bin" +RTS --io-manager=epoll -RTS >/dev/null 2>&1; then result PASS "stock/rejects---io-manager=epoll" 0.0
     else result FAIL "stock/rejects---io-manager=epoll" 0.0 "the stock RTS accepted it"; fi
   fi
+fi
+
+# Stock -debug: finishing a throwTo that waited for a masked target fails
+# the assertion at rts/Messages.h:29 (doneWithMsgThrowTo) in each of the
+# program's modes, i.e. on each path that finishes such a message; the stock
+# release RTS runs them all.
+if [ -x "$STOCK_GHC" ] && selected "stock/ThrowToMasked/"; then
+  for sw in v debug; do
+    wf=""; [ $sw = debug ] && wf="-debug"
+    bin=$OUT/stock/$sw/ThrowToMasked
+    if ! compile "$STOCK_GHC" "$wf" ThrowToMasked "$bin"; then
+      result FAIL "stock/compile ThrowToMasked/$sw" 0.0 "$(tail -n 3 "$bin.log" | tr '\n' ' ')"; continue
+    fi
+    if [ $sw = v ]; then
+      run_case "stock/ThrowToMasked/v" pass 60 "$bin"
+    else
+      for mode in timeout unmask io delay block finish thrower exit; do
+        run_case "stock/ThrowToMasked/debug/$mode" 'abort:ASSERTION FAILED: file rts/Messages.h' 60 "$bin" $mode
+      done
+    fi
+  done
 fi
 
 # ---- Drop-in: a program from the patched GHC is about the size of stock's -------
