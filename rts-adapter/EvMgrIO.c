@@ -385,9 +385,46 @@ mustReturnToScheduler(void)
     return !emptyRunQueue(&MainCapability);
 }
 
+/* Note [Fewer polls]
+ * ~~~~~~~~~~~~~~~~~~
+ * The non-threaded scheduler calls awaitCompletedTimeoutsOrIO on every pass
+ * while any thread waits: with `wait` when the run queue is empty (we must
+ * block until something happens), without it otherwise. Most of the
+ * non-blocking calls are pointless: in a ping-pong the pass right after a
+ * blocking poll woke the other thread polls again, finds nothing (nothing
+ * ran in between) and costs a syscall per hop; in a busy server every
+ * request's thread returns to the scheduler and polls an empty kernel list.
+ *
+ * The rule: a non-blocking poll is skipped when the last poll of any kind
+ * ended less than POLL_GAP_NS ago. A blocking poll is never skipped, so
+ * this never delays a program that has nothing else to do. The latency
+ * bound: while threads keep the run queue busy, a ready fd or an expired
+ * delay is noticed at the first scheduler pass at least POLL_GAP_NS after
+ * the previous poll; the scheduler passes at least once per context switch
+ * (20 ms by default), so the bound is max(POLL_GAP_NS, the time to the
+ * next pass), which is what stock's select path gives (it polls at every
+ * pass, and a CPU-bound thread keeps it from passing until the context
+ * switch), give or take POLL_GAP_NS. The woken thread then goes to the
+ * front of the run queue (Note [Woken threads go to the front]), so it
+ * runs at once.
+ *
+ * POLL_GAP_NS is 100 us: a few requests' worth of a busy server's work, so
+ * one poll collects the readiness of many connections, and far below the
+ * context-switch interval.
+ */
+#define POLL_GAP_NS 100000
+
+/* When the last evmgr_poll returned (evmgr_now_ns clock). */
+static int64_t last_poll_ns = 0;
+
 void
 evmgrIOAwait(bool wait)
 {
+    if (!wait && bad_fd_queue == END_TSO_QUEUE
+        && evmgr_now_ns() - last_poll_ns < POLL_GAP_NS) {
+        return;  // Note [Fewer polls]
+    }
+
     debugTrace(DEBUG_sched, "checking for threads blocked on I/O%s",
                wait ? " (waiting)" : "");
 
@@ -400,6 +437,7 @@ evmgrIOAwait(bool wait)
         }
         int64_t timeout = (wait && !woke) ? -1 : 0;
         int n = evmgr_poll(mgr, timeout, events, EVENT_BATCH);
+        last_poll_ns = evmgr_now_ns();
 
         if (n < 0) {
             if (n == -EINTR) {

@@ -237,6 +237,33 @@ if [ -x "$STOCK_GHC" ] && selected "stock/ThrowToMasked/"; then
   done
 fi
 
+# ---- Syscalls per wake-up: counted, not timed (strace -c) ----------------------
+# A ping-pong of HOPS wake-ups between two threads: each hop is the thread's
+# own read and write, plus what the I/O manager needs to wait. epoll needs
+# one epoll_pwait2 and one epoll_ctl (the one-shot re-arm, which is also how
+# a reused fd number is noticed): 4 per hop, as many as stock select makes
+# with its two pselect6 per hop on a loaded machine; a non-blocking poll
+# between two threads (Note [Fewer polls]) would make it 5.
+if selected syscalls && command -v strace >/dev/null; then
+  bin=$OUT/syscalls/Sched; mkdir -p "$OUT/syscalls"
+  compile "$GHC" "" Sched "$bin" || result FAIL "syscalls/compile" 0.0 "$(tail -n 3 "$bin.log" | tr '\n' ' ')"
+  hops=20000
+  for m in epoll poll select; do
+    # Tenths of a syscall per hop. poll(2) itself needs no re-arm, but each
+    # first waiter on an fd costs an fstat (the file's identity, so that a
+    # reused number is noticed) and a validity check.
+    case $m in epoll) limit=42 ;; poll) limit=52 ;; select) limit=32 ;; esac
+    log=$OUT/logs/syscalls_$m.strace; mkdir -p "$OUT/logs"
+    if (cd "$OUT/run" && strace -f -c -o "$log" "$bin" +RTS --io-manager=$m -RTS pingpong $hops) > "$log.out" 2>&1 \
+       && grep -q '^PASS' "$log.out"; then
+      total=$(awk '$NF == "total" { print $(NF-2) }' "$log")
+      per=$(( total * 10 / hops ))
+      if [ "$per" -le $limit ]; then result PASS "syscalls/$m" 0.0 "($total syscalls for $hops hops: $((per / 10)).$((per % 10)) per hop)"
+      else result FAIL "syscalls/$m" 0.0 "$total syscalls for $hops hops: $((per / 10)).$((per % 10)) per hop > $((limit / 10)).$((limit % 10)) ($(sort -k4 -nr "$log" | awk 'NR>1 && NR<6 {printf "%s %s, ", $NF, $(NF-1)}'))"; fi
+    else result FAIL "syscalls/$m" 0.0 "the ping-pong failed under strace: $(tail -n 2 "$log.out" | tr '\n' ' ')"; fi
+  done
+fi
+
 # ---- Drop-in: a program from the patched GHC is about the size of stock's -------
 # Unstripped within +10%, stripped within +8% (the event manager and the
 # adapter add ~40 KB of code; nothing else may grow).
