@@ -67,6 +67,17 @@ await what mv = timeout 2000000 (takeMVar mv) >>= \r -> case r of
   Just x -> return x
   Nothing -> assertFailure ("timed out waiting for " ++ what)
 
+-- | Runs numbered rounds of an action for the given number of seconds.
+rounds :: Double -> (Int -> IO ()) -> IO ()
+rounds secs act = do
+  t0 <- getMonotonicTimeNSec
+  let stop = t0 + round (secs * 1e9)
+      go i = do
+        act i
+        now <- getMonotonicTimeNSec
+        when (now < stop) (go (i + 1))
+  go 1
+
 -- | Polls a condition every ms for up to 2 s.
 eventually :: String -> IO Bool -> IO ()
 eventually what cond = go (2000 :: Int)
@@ -341,6 +352,21 @@ threadTests =
       threadDelay 20000
       shutdown mgr
       await "loop end" done
+
+  , testCase "shutdown right after a callback ends the loop (lost wake-up)" $
+      -- The loop can be preempted between its last look at 'isShutDown'
+      -- and its next poll; a shutdown made there used to have its wake-up
+      -- swallowed by that poll, and the loop then waited forever. Where the
+      -- preemption falls depends on allocation and GC, so many rounds.
+      rounds 2 $ \i -> do
+        mgr <- new
+        done <- newEmptyMVar
+        _ <- forkIO (loop mgr `finally` putMVar done ())
+        fired <- newEmptyMVar
+        _ <- registerTimeout mgr 0 (putMVar fired ())
+        await "callback" fired
+        shutdown mgr
+        await ("loop end after shutdown, round " ++ show i) done
 
   , testCase "killThread stops the loop; the manager stays usable" $ do
       mgr <- new
