@@ -63,6 +63,20 @@
 // only then reads wake_requested_, so a wakeup() is either seen by that read
 // or finds the flag clear and writes the channel again: never lost.
 //
+// That argument needs the clear to be a read-modify-write (an exchange),
+// not a store. Each side writes one flag and then reads the other:
+// wakeup() stores wake_requested_ and exchanges channel_pending_, poll()
+// clears channel_pending_ and loads wake_requested_. With a release store
+// for the clear, poll()'s load may take effect before its store is visible
+// to other threads (x86's store buffer does exactly this; the C++ model
+// allows it too), so wakeup() can read the stale `true` and skip the write
+// while poll() reads the stale `false` and blocks again with the request
+// unseen. Two exchanges on channel_pending_ are ordered: if wakeup()'s is
+// first, poll()'s reads the `true` it wrote and synchronizes with it, so
+// the load sees wake_requested_; if poll()'s is first, wakeup()'s reads
+// `false` and writes the channel. (core_wakeup_stress loses a wake-up
+// within seconds with the store.)
+//
 // Note [Clock reads]
 // ~~~~~~~~~~~~~~~~~~
 // On some VMs clock_gettime(CLOCK_MONOTONIC) is a real syscall (~100 ns),
@@ -557,7 +571,8 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
     }
     const bool channel_fired =
         with_backend([this](auto& b) { return b.dispatch(ReadyCallback{this, &Manager::on_ready}); });
-    if (channel_fired) channel_pending_.store(false, std::memory_order_release);
+    // An exchange, not a store: see Note [Wake-ups].
+    if (channel_fired) (void)channel_pending_.exchange(false, std::memory_order_acq_rel);
     if (take_wake_request()) woken = true;
     // Fresh readiness and no timer that could be due as well: deliver it
     // without another clock read (the closed-fd check waits for the next
