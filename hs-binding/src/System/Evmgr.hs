@@ -658,7 +658,12 @@ waitInHaskell mgr until' = do
 
 -- | Runs the callbacks of the first @n@ events in the buffer: looks them
 -- all up under the lock (one acquisition per batch), then runs them without
--- it, stopping early if 'shutdown' is called meanwhile.
+-- it, stopping early if 'shutdown' is called meanwhile. A registration the
+-- lookup took out of the table (one-shot, or ended) and that does not run
+-- because of that shutdown gets its shutdown action instead, as 'finalize'
+-- gives those still in the table: otherwise a thread in 'sleep',
+-- 'waitRead' or 'waitWrite' whose event came in the same batch as the
+-- shutdown would wait forever.
 dispatch :: Manager -> Ptr CEvent -> Int -> IO ()
 dispatch mgr buf n = do
   actions <- withMVar (mgrState mgr) $ \_ -> collect (n - 1) []
@@ -671,16 +676,22 @@ dispatch mgr buf n = do
           let ends = evs .&. (evTimeout .|. evClosed) /= 0
               remove (FdCB MultiShot _ _) = ends
               remove _ = True
+              -- Still in the table (a multi-shot fd): 'finalize' aborts it.
+              abortIfRemoved c a = if remove c then a else return ()
           mcb <- T.lookupWith (mgrTable mgr) remove tok
           collect (i - 1) $ case mcb of
             Nothing -> acc
-            Just (FdCB _ cb _) ->
-              cb (FdKey (Fd (fromIntegral fd)) tok k) (Event evs) : acc
-            Just (TimerCB cb _) -> cb : acc
+            Just c@(FdCB _ cb a) ->
+              (cb (FdKey (Fd (fromIntegral fd)) tok k) (Event evs),
+               abortIfRemoved c a) : acc
+            Just c@(TimerCB cb a) -> (cb, abortIfRemoved c a) : acc
     run [] = return ()
-    run (a : as) = do
+    run as@((act, _) : rest) = do
       open <- readIORef (mgrOpen mgr)
-      when open $ guarded a >> run as
+      if open
+        then guarded act >> run rest
+        else mapM_ (quietly . snd) as
+    quietly a = a `catch` \(_ :: SomeException) -> return ()
     guarded act = act `catch` \(e :: SomeException) ->
       case fromException e of
         Just (_ :: SomeAsyncException) -> throwIO e
