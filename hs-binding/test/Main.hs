@@ -18,6 +18,7 @@ import System.Environment (lookupEnv, setEnv)
 import System.Mem (performMajorGC)
 import System.Posix.IO (closeFd, createPipe, fdRead, fdWrite)
 import System.Posix.Types (Fd (..))
+import System.Process (spawnProcess, terminateProcess, waitForProcess)
 import System.Timeout (timeout)
 import Test.QuickCheck
 import qualified Test.QuickCheck.Monadic as QCM
@@ -41,6 +42,7 @@ main = do
     , testGroup "errors and shutdown" errorTests
     , testProperty "timers behave like the model" prop_timerModel
     , testGroup "no leak" leakTests
+    , testGroup "stress" (stressTests backends)
     ]
   where
     flavour | rtsSupportsBoundThreads = "threaded RTS"
@@ -635,3 +637,89 @@ liveBytes :: IO Integer
 liveBytes = do
   performMajorGC
   fromIntegral . gcdetails_live_bytes . gc <$> getRTSStats
+
+------------------------------------------------------------------------------
+-- Stress
+
+-- | Whole manager lifetimes, over and over: 'new', 'loop' in a thread,
+-- registrations from other threads, 'shutdown' at a different moment each
+-- round, and the loop must return every time. Each test runs for at least
+-- 1 s and at least 2000 rounds. Under CPU load (busy processes, one per
+-- core of a small machine) the OS deschedules the test at arbitrary points,
+-- which moves the RTS's preemptions around in the non-threaded RTS and
+-- makes real races in the threaded one.
+stressTests :: [Backend] -> [TestTree]
+stressTests backends =
+  [ testCaseInfo "new/loop/register/shutdown rounds" $ lifetimeRounds backends
+  , testCaseInfo "new/loop/register/shutdown rounds under CPU load" $
+      withCpuLoad 2 (lifetimeRounds backends)
+  ]
+
+-- | Runs the action while @n@ busy processes load the CPU.
+withCpuLoad :: Int -> IO a -> IO a
+withCpuLoad n act = bracket
+  (replicateM n (spawnProcess "sh" ["-c", "while :; do :; done"]))
+  (mapM_ (\p -> terminateProcess p >> waitForProcess p))
+  (const act)
+
+lifetimeRounds :: [Backend] -> IO String
+lifetimeRounds backends = do
+  t0 <- getMonotonicTimeNSec
+  let go :: Int -> IO Int
+      go i = do
+        lifetimeRound (backends !! (i `mod` length backends)) i
+        now <- getMonotonicTimeNSec
+        if i >= 2000 && now - t0 >= 1000000000 then return i else go (i + 1)
+  n <- go 1
+  return (show n ++ " rounds")
+
+-- | One manager lifetime; round @i@ picks when 'shutdown' comes.
+lifetimeRound :: Backend -> Int -> Assertion
+lifetimeRound b i = withPipe $ \(r, w) -> do
+  mgr <- newWith b
+  done <- newEmptyMVar
+  -- A shutdown may come before the loop has started: then it refuses to.
+  let refused e = case e of
+        ManagerShutDown _ -> return ()
+        _ -> throwIO e
+  _ <- forkIO ((loop mgr `catch` refused) `finally` putMVar done ())
+  fired <- newEmptyMVar
+  let fire = void (tryPutMVar fired ())
+      ctx = "round " ++ show i ++ " on " ++ show b
+  -- Another thread registers a few things; after a shutdown it may only
+  -- get ManagerShutDown.
+  regDone <- newEmptyMVar
+  _ <- forkIO $ do
+    res <- try $ do
+      _ <- registerTimeout mgr 0 fire
+      _ <- registerTimeout mgr 200 (return ())
+      _ <- registerFd mgr (\_ _ -> fire) r evtRead OneShot
+      return ()
+    putMVar regDone res
+  -- A thread in a blocking helper: it returns or gets ManagerShutDown.
+  sleeper <- newEmptyMVar
+  _ <- forkIO (try (sleep mgr 300) >>= putMVar sleeper)
+  case i `mod` 5 of
+    0 -> shutdown mgr                                   -- racing them all
+    1 -> await ctx fired >> shutdown mgr             -- right after a callback
+    2 -> do _ <- fdWrite w "x"                          -- after an fd event
+            await ctx fired
+            threadDelay 100
+            shutdown mgr
+    3 -> do _ <- registerTimeout mgr 0 (shutdown mgr)   -- from a callback
+            return ()
+    _ -> do yield                                       -- a little later
+            shutdown mgr
+  await ("loop end after shutdown, " ++ ctx) done
+  regRes <- await ("registering thread, " ++ ctx) regDone
+  case regRes of
+    Right () -> return ()
+    Left (ManagerShutDown _) -> return ()
+    Left e -> assertFailure (ctx ++ ": " ++ show e)
+  slept <- await ("sleeping thread, " ++ ctx) sleeper
+  case slept of
+    Right () -> return ()
+    Left (ManagerShutDown _) -> return ()
+    Left e -> assertFailure (ctx ++ ": " ++ show e)
+  callbackCount mgr >>= (@?= 0)
+  pendingCount mgr >>= (@?= 0)
