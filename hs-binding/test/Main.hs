@@ -8,8 +8,9 @@ import Control.Concurrent
 import Control.Exception
 import Control.Monad
 import Data.IORef
-import Data.List (sortOn)
+import Data.List (sort)
 import qualified Data.Map.Strict as M
+import Data.Word (Word64)
 import GHC.Clock (getMonotonicTimeNSec)
 import GHC.Stats (getRTSStats, gcdetails_live_bytes, gc)
 import Network.Socket (Family (AF_UNIX), SocketType (Stream), socketPair,
@@ -526,50 +527,76 @@ instance Arbitrary Op where
   shrink (Cancel i) = Cancel <$> shrink i
   shrink (Update i d) = (Update i <$> shrink d) ++ (flip Update d <$> shrink i)
 
--- | The model: a map from timer id to (delay, sequence of its last set);
--- fire order is by delay, then by sequence (ops are issued microseconds
--- apart, 10 ms units apart in delay).
+-- | The model of which timers fire: a map from timer id to the sequence
+-- number of its last set; cancels remove. Returns the ids that fire.
 model :: [Op] -> [Int]
 model = done . foldl apply (M.empty, 0, 0 :: Int)
   where
-    apply (m, n, s) (Add d) = (M.insert n (d, s) m, n + 1, s + 1)
+    apply (m, n, s) (Add _) = (M.insert n s m, n + 1, s + 1)
     apply (m, n, s) (Cancel i) | n > 0 = (M.delete (i `mod` n) m, n, s + 1)
-    apply (m, n, s) (Update i d)
-      | n > 0, M.member (i `mod` n) m = (M.insert (i `mod` n) (d, s) m, n, s + 1)
+    apply (m, n, s) (Update i _)
+      | n > 0, M.member (i `mod` n) m = (M.insert (i `mod` n) s m, n, s + 1)
     apply st _ = st
-    done (m, _, _) = map fst (sortOn snd (M.toList m))
+    done (m, _, _) = M.keys m
+
+-- | Where a timer's deadline lies, as measured around its last set: the
+-- clock before the call plus the delay, the clock after it plus the delay,
+-- and the sequence number of that set.
+data Bounds = Bounds { bLow :: !Word64, bHigh :: !Word64, bSeq :: !Int }
+  deriving (Show)
+
+-- | Whether timer @a@ must fire before timer @b@: its deadline is surely
+-- earlier, or surely not later and it was set first (ties fire in the order
+-- of registration). Delays come in 10 ms units and ops run microseconds
+-- apart, so on a quiet machine this orders every pair with different
+-- delays; under load an op may be descheduled for longer than a unit, and
+-- then only the measured deadlines tell which must come first.
+mustPrecede :: Bounds -> Bounds -> Bool
+mustPrecede a b = bHigh a < bLow b || (bHigh a <= bLow b && bSeq a < bSeq b)
 
 prop_timerModel :: Property
 prop_timerModel = withMaxSuccess 40 $ forAll (resize 25 (listOf arbitrary)) $
   \ops -> monadicIO $ do
-    (fired, early) <- run $ do
+    (fired, early, bounds) <- run $ do
       mgr <- new
       out <- newIORef []
       earlyRef <- newIORef False
       keys <- newIORef M.empty
+      seqRef <- newIORef (0 :: Int)
       let unit = 10000  -- us
-          -- A lower bound of the deadline, taken before the call.
-          deadlineIn d = (+ fromIntegral (d * unit * 1000)) <$> getMonotonicTimeNSec
+          -- Measures the deadline that a set with delay d gives.
+          measured d act = do
+            s <- readIORef seqRef
+            writeIORef seqRef (s + 1)
+            lo <- getMonotonicTimeNSec
+            r <- act
+            hi <- getMonotonicTimeNSec
+            let us = fromIntegral (d * unit * 1000)
+            return (r, Bounds (lo + us) (hi + us) s)
           exec n (Add d) = do
-            dl <- newIORef =<< deadlineIn d
+            dl <- newIORef (Bounds 0 0 0)
             let cb = do
                   t <- getMonotonicTimeNSec
-                  dl' <- readIORef dl
-                  when (t < dl') $ writeIORef earlyRef True
+                  b <- readIORef dl
+                  when (t < bLow b) $ writeIORef earlyRef True
                   modifyIORef' out (n :)
-            k <- registerTimeout mgr (d * unit) cb
+            (k, b) <- measured d (registerTimeout mgr (d * unit) cb)
+            writeIORef dl b
             modifyIORef' keys (M.insert n (k, dl))
             return (n + 1)
           exec n (Cancel i) | n > 0 = do
+            modifyIORef' seqRef (+ 1)
             ks <- readIORef keys
             forM_ (M.lookup (i `mod` n) ks) $ \(k, _) -> unregisterTimeout mgr k
             modifyIORef' keys (M.delete (i `mod` n))
             return n
           exec n (Update i d) | n > 0 = do
             ks <- readIORef keys
-            forM_ (M.lookup (i `mod` n) ks) $ \(k, dl) -> do
-              writeIORef dl =<< deadlineIn d
-              updateTimeout mgr k (d * unit)
+            case M.lookup (i `mod` n) ks of
+              Just (k, dl) -> do
+                ((), b) <- measured d (updateTimeout mgr k (d * unit))
+                writeIORef dl b
+              Nothing -> return ()
             return n
           exec n _ = return n
       foldM_ exec 0 ops
@@ -578,10 +605,19 @@ prop_timerModel = withMaxSuccess 40 $ forAll (resize 25 (listOf arbitrary)) $
             when (c > 0) (step mgr 200000 >> drain)
       drain
       shutdown mgr
-      (,) <$> (reverse <$> readIORef out) <*> readIORef earlyRef
+      ks <- readIORef keys
+      bs <- mapM (\(_, dl) -> readIORef dl) ks
+      (,,) <$> (reverse <$> readIORef out) <*> readIORef earlyRef <*> pure bs
+    let outOfOrder =
+          [ (a, b) | (i, a) <- zip [0 :: Int ..] fired, b <- drop (i + 1) fired
+                   , Just ba <- [M.lookup a bounds], Just bb <- [M.lookup b bounds]
+                   , mustPrecede bb ba ]
     monitor (counterexample ("fired " ++ show fired ++ ", model " ++ show (model ops)
-                             ++ (if early then ", one fired early" else "")))
-    QCM.assert (fired == model ops && not early)
+                             ++ (if early then ", one fired early" else "")
+                             ++ (if null outOfOrder then ""
+                                 else ", fired out of order: " ++ show outOfOrder
+                                      ++ " " ++ show bounds)))
+    QCM.assert (sort fired == model ops && not early && null outOfOrder)
 
 ------------------------------------------------------------------------------
 -- No leak
