@@ -70,7 +70,7 @@ struct WaitedTable {
       evmgr::Registration* node = pool.allocate();
       node->kind = evmgr::Registration::Kind::kFd;
       node->fd = fd;
-      fds.get(fd).waiters.push_back(*node);
+      fds.get(fd)->waiters.push_back(*node);
     }
   }
   ~WaitedTable() {

@@ -53,14 +53,18 @@ bool Manager::available(BackendKind kind) noexcept { return backend_compiled_in(
 
 BackendKind Manager::resolve(BackendKind kind) noexcept { return resolve_backend(kind); }
 
-int Manager::create(BackendKind kind, std::unique_ptr<Manager>* out) noexcept {
+int Manager::create(BackendKind kind, Manager** out) noexcept {
   const int as_int = static_cast<int>(kind);
   if (as_int < 0 || as_int > static_cast<int>(BackendKind::kPoll)) return EINVAL;
   if (!backend_compiled_in(kind)) return ENOSYS;
 
-  std::unique_ptr<Manager> mgr(new (std::nothrow) Manager(resolve_backend(kind)));
-  if (!mgr) return ENOMEM;
-  if (const int err = mgr->with_backend([](auto& b) { return b.error(); })) return err;
+  Manager* storage = allocate_storage<Manager>(1);
+  if (storage == nullptr) return ENOMEM;
+  Manager* mgr = new (storage) Manager(resolve_backend(kind));
+  if (const int err = mgr->with_backend([](auto& b) { return b.error(); })) {
+    destroy(mgr);
+    return err;
+  }
   mgr->with_backend([&](auto& b) {
     using B = std::decay_t<decltype(b)>;
     mgr->wait_sees_changes_live_ = B::kWaitSeesChangesLive;
@@ -68,9 +72,11 @@ int Manager::create(BackendKind kind, std::unique_ptr<Manager>* out) noexcept {
     mgr->pollable_fd_ = b.pollable_fd();
   });
   mgr->closed_fds_.set_interval(kDefaultClosedFdCheckNs, now_ns());
-  *out = std::move(mgr);
+  *out = mgr;
   return 0;
 }
+
+void Manager::destroy(Manager* mgr) noexcept { destroy_object(mgr); }
 
 Manager::~Manager() {
   // Unlink everything before the pool's nodes go away.
@@ -244,16 +250,11 @@ int Manager::register_fd(int fd, Events interest, bool persistent, std::uintptr_
                          Key* key) noexcept {
   if (fd < 0) return EBADF;
   if (interest == 0 || (interest & ~kInterestMask) != 0) return EINVAL;
-  std::lock_guard<std::mutex> lock(mu_);
+  LockGuard lock(mu_);
   // Everything that can run out of memory first, so nothing below fails
   // half-way for want of it.
-  FdSlot* slot;
-  try {
-    slot = &fds_.get(fd);
-  } catch (const std::bad_alloc&) {
-    return ENOMEM;
-  }
-  if (watches_.reserve_always_ready() != 0) return ENOMEM;
+  FdSlot* slot = fds_.get(fd);
+  if (slot == nullptr || watches_.reserve_always_ready() != 0) return ENOMEM;
   Registration* node = new_fd_node(fd, interest, persistent, token);
   if (node == nullptr) return ENOMEM;
 
@@ -296,7 +297,7 @@ int Manager::register_fd(int fd, Events interest, bool persistent, std::uintptr_
 
 int Manager::modify_fd(Key key, Events interest) noexcept {
   if (interest == 0 || (interest & ~kInterestMask) != 0) return EINVAL;
-  std::lock_guard<std::mutex> lock(mu_);
+  LockGuard lock(mu_);
   Registration* node = pool_.find(key);
   if (node == nullptr || node->kind != Registration::Kind::kFd || !node->hook.is_linked()) {
     return ENOENT;
@@ -311,7 +312,7 @@ int Manager::modify_fd(Key key, Events interest) noexcept {
 }
 
 int Manager::unregister_fd(Key key) noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
+  LockGuard lock(mu_);
   Registration* node = pool_.find(key);
   if (node == nullptr || node->kind != Registration::Kind::kFd) return ENOENT;
   const int fd = node->fd;
@@ -334,12 +335,8 @@ int Manager::unregister_fd(Key key) noexcept {
 // ---- timers --------------------------------------------------------------------
 
 int Manager::add_timer_at(std::int64_t deadline_ns, std::uintptr_t token, Key* key) noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
-  try {
-    timers_.reserve_one_more();
-  } catch (const std::bad_alloc&) {
-    return ENOMEM;
-  }
+  LockGuard lock(mu_);
+  if (timers_.reserve_one_more() != 0) return ENOMEM;
   Registration* node = pool_.allocate();
   if (node == nullptr) return ENOMEM;
   node->kind = Registration::Kind::kTimer;
@@ -350,7 +347,7 @@ int Manager::add_timer_at(std::int64_t deadline_ns, std::uintptr_t token, Key* k
 }
 
 int Manager::update_timer_at(Key key, std::int64_t deadline_ns) noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
+  LockGuard lock(mu_);
   Registration* node = pool_.find(key);
   if (node == nullptr || node->kind != Registration::Kind::kTimer) return ENOENT;
   bool earliest;
@@ -359,11 +356,7 @@ int Manager::update_timer_at(Key key, std::int64_t deadline_ns) noexcept {
   } else {
     // It fired and its event waits in the ready queue: take the event back
     // and set the timer again.
-    try {
-      timers_.reserve_one_more();
-    } catch (const std::bad_alloc&) {
-      return ENOMEM;
-    }
+    if (timers_.reserve_one_more() != 0) return ENOMEM;
     ready_.erase(ready_.iterator_to(*node));
     node->fired = 0;
     earliest = timers_.push(node, deadline_ns);
@@ -373,7 +366,7 @@ int Manager::update_timer_at(Key key, std::int64_t deadline_ns) noexcept {
 }
 
 int Manager::cancel_timer(Key key) noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
+  LockGuard lock(mu_);
   Registration* node = pool_.find(key);
   if (node == nullptr || node->kind != Registration::Kind::kTimer) return ENOENT;
   if (node->heap_index != Registration::kNotInHeap) timers_.erase(node);
@@ -408,7 +401,7 @@ std::int64_t Manager::wait_budget(std::int64_t now, std::int64_t limit, bool wok
 
 int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity) noexcept {
   if (out == nullptr || capacity == 0) return -EINVAL;
-  std::lock_guard<std::mutex> lock(mu_);
+  LockGuard lock(mu_);
   if (polling_) return -EBUSY;
   // The precise clock only when a deadline depends on it (Note [Clock
   // reads]).
@@ -459,10 +452,10 @@ int Manager::wakeup() noexcept {
 }
 
 int Manager::after_fork() noexcept {
-  // See Note [Fork]. Re-creating the mutex in place is the only way out of a
+  // See Note [Fork]. Re-initialising the mutex is the only way out of a
   // lock held by a thread that no longer exists.
-  new (&mu_) std::mutex();
-  std::lock_guard<std::mutex> lock(mu_);
+  mu_.reset_after_fork();
+  LockGuard lock(mu_);
   polling_ = false;
   wake_.reset();
   if (const int err = with_backend([](auto& b) { return b.after_fork(); })) return err;
@@ -484,29 +477,29 @@ int Manager::after_fork() noexcept {
 // ---- introspection -------------------------------------------------------------
 
 std::int64_t Manager::next_deadline() noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
+  LockGuard lock(mu_);
   if (!ready_.empty() || watches_.any_always_ready()) return now_ns();
   return earliest_deadline().value_or(-1);
 }
 
 std::size_t Manager::pending() noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
+  LockGuard lock(mu_);
   return pool_.live();
 }
 
 void Manager::visit_tokens(void (*visit)(void* ctx, std::uintptr_t* token), void* ctx) noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
+  LockGuard lock(mu_);
   pool_.for_each_live([&](Registration& node) { visit(ctx, &node.token); });
 }
 
 int Manager::fd_of(Key key) noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
+  LockGuard lock(mu_);
   const Registration* node = pool_.find(key);
   return node != nullptr && node->kind == Registration::Kind::kFd ? node->fd : -1;
 }
 
 void Manager::set_closed_fd_check_interval(std::int64_t interval_ns) noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
+  LockGuard lock(mu_);
   closed_fds_.set_interval(interval_ns, now_ns());
 }
 

@@ -10,8 +10,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <optional>
 #include <variant>
 
@@ -20,6 +18,7 @@
 #include "evmgr/events.hpp"
 #include "evmgr/fd_table.hpp"
 #include "evmgr/fd_watch.hpp"
+#include "evmgr/mutex.hpp"
 #include "evmgr/registration.hpp"
 #include "evmgr/timer_queue.hpp"
 #include "evmgr/wake_channel.hpp"
@@ -31,9 +30,13 @@ class Manager {
   // Default for set_closed_fd_check_interval.
   static constexpr std::int64_t kDefaultClosedFdCheckNs = ClosedFdCheck::kDefaultIntervalNs;
 
-  // Creates a manager on `kind` (kAuto: the best the platform has).
-  // 0, ENOSYS (not on this platform), EINVAL, ENOMEM, or the back-end's errno.
-  static int create(BackendKind kind, std::unique_ptr<Manager>* out) noexcept;
+  // Creates a manager on `kind` (kAuto: the best the platform has), in
+  // malloc'ed memory (Note [No C++ runtime] in evmgr/memory.hpp); free it
+  // with destroy(). 0, ENOSYS (not on this platform), EINVAL, ENOMEM, or
+  // the back-end's errno.
+  static int create(BackendKind kind, Manager** out) noexcept;
+  // Frees a manager from create(); nullptr is accepted.
+  static void destroy(Manager* mgr) noexcept;
   // Whether `kind` can be created here.
   static bool available(BackendKind kind) noexcept;
   // The back-end create(kind) uses: kAuto becomes the best one compiled in.
@@ -124,7 +127,7 @@ class Manager {
       boost::intrusive::member_hook<Registration, WaiterHook, &Registration::ready_hook>,
       boost::intrusive::constant_time_size<false>>;
 
-  std::mutex mu_;
+  Mutex mu_;
   BackendKind kind_;
   bool wait_sees_changes_live_ = false;  // the back-end's traits
   bool detects_replaced_files_ = false;
