@@ -25,6 +25,9 @@
 //       Counts malloc calls (operator new included) in evmgr's steady state:
 //       fd wake-ups, evmgr_wakeup wake-ups, timer fires, timer re-arms.
 //       Exits 1 if there is any.
+//   evmgr_bench tiny-delay [--count C]
+//       C timers of 1 us, each added then polled for (evmgr_poll(-1)), per
+//       back-end: how late a tiny delay ends (Note [Timer slack]).
 //   evmgr_bench env
 //       One line about the machine and library versions.
 //
@@ -38,6 +41,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
@@ -838,6 +842,48 @@ int mode_steady() {
   return ok ? 0 : 1;
 }
 
+// ---- tiny delays and the closed-fd sweep ---------------------------------------------
+
+const evmgr_backend kLinuxBackends[] = {EVMGR_BACKEND_EPOLL, EVMGR_BACKEND_POLL};
+
+double quantile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
+}
+
+int mode_tiny_delay(int count) {
+  std::printf("### Tiny delays: a 1 us timer, added then polled for (wall us from add to "
+              "delivery)\n\n");
+  std::printf("Timer slack of this thread: %d ns.\n\n", prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
+  std::printf("| back-end | timers | median | p90 | p99 | max | early |\n"
+              "|:---|---:|---:|---:|---:|---:|---:|\n");
+  bool ok = true;
+  for (const evmgr_backend backend : kLinuxBackends) {
+    evmgr_manager* mgr;
+    check(evmgr_new(backend, &mgr), "evmgr_new");
+    std::vector<double> us;
+    us.reserve(static_cast<std::size_t>(count));
+    int early = 0;
+    evmgr_event out[4];
+    for (int i = 0; i < count; ++i) {
+      evmgr_key key;
+      const std::int64_t t0 = evmgr_now_ns();
+      check(evmgr_timer_add(mgr, 1000, 1, &key), "timer_add");
+      if (evmgr_poll(mgr, -1, out, 4) != 1) die("poll", EIO);
+      const std::int64_t t1 = evmgr_now_ns();
+      if (t1 < t0 + 1000) ++early;
+      us.push_back(static_cast<double>(t1 - t0) / 1000.0);
+    }
+    evmgr_free(mgr);
+    ok = ok && early == 0;
+    std::printf("| %s | %d | %.1f | %.1f | %.1f | %.1f | %d |\n", evmgr_backend_name(backend),
+                count, median(us), quantile(us, 0.9), quantile(us, 0.99), quantile(us, 1.0),
+                early);
+  }
+  std::printf("\n");
+  return ok ? 0 : 1;
+}
+
 void print_env() {
   utsname u;
   uname(&u);
@@ -867,15 +913,16 @@ int main(int argc, char** argv) {
                  "usage: %s pipes [--reps R] [--writes W] [--n 100,1000,10000] [--a 1,100] "
                  "[--timers 0,1]\n"
                  "       %s timers [--reps R] [--count C]\n"
+                 "       %s tiny-delay [--count C]\n"
                  "       %s memory | steady | env\n",
-                 argv[0], argv[0], argv[0]);
+                 argv[0], argv[0], argv[0], argv[0]);
     return 2;
   }
   const std::string mode = argv[1];
-  int reps = 5;
+  int reps = -1;    // per mode when not given
   long writes = 100000;
-  int count = 1000000;
-  std::vector<int> ns = {100, 1000, 10000}, as = {1, 100}, ts = {0, 1};
+  int count = -1;   // per mode when not given
+  std::vector<int> ns, as = {1, 100}, ts = {0, 1};
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string opt = argv[i];
     if (opt == "--reps") reps = std::atoi(argv[i + 1]);
@@ -893,10 +940,15 @@ int main(int argc, char** argv) {
   bench::g_rand_ns.resize(bench::kRandCount);
   for (auto& r : bench::g_rand_ns) r = static_cast<std::int64_t>(rng() % 1000000000u);
 
-  if (mode == "pipes") return mode_pipes(reps, writes, ns, as, ts);
-  if (mode == "timers") return mode_timers(reps, count);
+  const auto or_default = [](auto given, auto fallback) { return given < 0 ? fallback : given; };
+  if (mode == "pipes") {
+    return mode_pipes(or_default(reps, 5), writes, ns.empty() ? std::vector<int>{100, 1000, 10000} : ns,
+                      as, ts);
+  }
+  if (mode == "timers") return mode_timers(or_default(reps, 5), or_default(count, 1000000));
   if (mode == "memory") return mode_memory();
   if (mode == "steady") return mode_steady();
+  if (mode == "tiny-delay") return mode_tiny_delay(or_default(count, 20000));
   if (mode == "env") {
     print_env();
     return 0;

@@ -32,6 +32,21 @@
 // the closed-fd check, which tolerates a tick of error. After a wait that
 // produced events with no timer pending, the clock is not read at all.
 //
+// Note [Timer slack]
+// ~~~~~~~~~~~~~~~~~~
+// Linux ends a thread's sleep up to its timer slack (50 us by default)
+// after the time asked, to batch wake-ups. For a sleep of 1 ms that is
+// noise; for threadDelay 1, or `timeout 1`, it is the whole cost: a 1 us
+// timer took 55-80 us under epoll where select's path (which polls the
+// clock and finds the timer due) takes 2-4 us. So when the wait a deadline
+// allows is shorter than the thread's slack, poll() does not sleep: it
+// polls the kernel with a zero timeout (new readiness and wake-ups, hence
+// signals, still end it at once) and loops until the deadline is due. A
+// timer still never fires early: it fires when the clock has reached it.
+// The slack is read once, at creation (prctl(PR_GET_TIMERSLACK): the
+// creating thread's, which in the RTS is the polling one), and the spin is
+// capped at kMaxSpinNs, so a thread given a huge slack still sleeps.
+//
 // Note [Fork]
 // ~~~~~~~~~~~
 // After fork() the child shares the parent's epoll/kqueue object and wake
@@ -48,6 +63,9 @@
 #include "evmgr/clock.hpp"
 
 namespace evmgr {
+
+// The longest wait poll() turns into zero-timeout polls (Note [Timer slack]).
+constexpr std::int64_t kMaxSpinNs = 1'000'000;
 
 bool Manager::available(BackendKind kind) noexcept { return backend_compiled_in(kind); }
 
@@ -72,6 +90,8 @@ int Manager::create(BackendKind kind, Manager** out) noexcept {
     mgr->pollable_fd_ = b.pollable_fd();
   });
   mgr->closed_fds_.set_interval(kDefaultClosedFdCheckNs, now_ns());
+  const std::int64_t slack = thread_timer_slack_ns();
+  mgr->spin_below_ns_ = slack < kMaxSpinNs ? slack : kMaxSpinNs;
   *out = mgr;
   return 0;
 }
@@ -416,7 +436,11 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
     if (!ready_.empty()) break;
     if (looked && (woken || now >= limit)) break;
 
-    const std::int64_t budget = wait_budget(now, limit, woken);
+    std::int64_t budget = wait_budget(now, limit, woken);
+    if (budget > 0 && budget < spin_below_ns_) {  // Note [Timer slack]
+      budget = 0;
+      ++stats_.slack_polls;
+    }
     wait_until_ = budget < 0 ? INT64_MAX : deadline_after(now, budget);
     polling_ = true;
     // The back-end unlocks mu_ for the blocking call only, so `lock` still
@@ -501,6 +525,11 @@ int Manager::fd_of(Key key) noexcept {
 void Manager::set_closed_fd_check_interval(std::int64_t interval_ns) noexcept {
   LockGuard lock(mu_);
   closed_fds_.set_interval(interval_ns, now_ns());
+}
+
+Manager::Stats Manager::stats() noexcept {
+  LockGuard lock(mu_);
+  return stats_;
 }
 
 }  // namespace evmgr

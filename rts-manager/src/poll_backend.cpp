@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The poll(2) back-end's operations; the contract is in backend.hpp.
+#include "evmgr/config.hpp"
 #include "evmgr/poll_backend.hpp"
 
 #include <fcntl.h>
@@ -147,7 +148,15 @@ int PollBackend::wait(std::int64_t timeout_ns, Mutex& lock) noexcept {
   // this copy does not allocate.
   (void)state_.wait_set.assign(state_.watched.begin(), state_.watched.end());
   lock.unlock();
+#if EVMGR_HAVE_PPOLL
+  // Nanoseconds, like epoll_pwait2 and kevent: a 10 us wait is not
+  // rounded up to a millisecond.
+  const timespec ts = ns_to_timespec(timeout_ns < 0 ? 0 : timeout_ns);
+  const int n = ::ppoll(state_.wait_set.data(), state_.wait_set.size(),
+                        timeout_ns < 0 ? nullptr : &ts, nullptr);
+#else
   const int n = ::poll(state_.wait_set.data(), state_.wait_set.size(), ns_to_poll_ms(timeout_ns));
+#endif
   const int err = n < 0 ? errno : 0;
   lock.lock();
   if (n < 0) {

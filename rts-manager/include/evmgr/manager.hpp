@@ -84,6 +84,14 @@ class Manager {
   // src/closed_fd_check.cpp); 0 turns it off.
   void set_closed_fd_check_interval(std::int64_t interval_ns) noexcept;
 
+  // What the manager did that is not visible in its results, for tests and
+  // benchmarks.
+  struct Stats {
+    std::uint64_t slack_polls = 0;  // zero-timeout waits in place of a sleep
+                                    // shorter than the timer slack
+  };
+  Stats stats() noexcept;
+
  private:
   explicit Manager(BackendKind kind) noexcept : kind_(kind), backend_(make_backend(kind)) {}
 
@@ -143,6 +151,9 @@ class Manager {
   std::size_t fd_registrations_ = 0;
   bool polling_ = false;
   std::int64_t wait_until_ = 0;  // when the blocked wait ends at the latest
+  // Waits shorter than this are zero-timeout polls (Note [Timer slack]).
+  std::int64_t spin_below_ns_ = 0;
+  Stats stats_;
   WakeChannel wake_;
   AnyBackend backend_;
 };
