@@ -161,4 +161,6 @@ void evmgr_set_closed_fd_check_interval(evmgr_manager* mgr, int64_t interval_ns)
   impl(mgr)->set_closed_fd_check_interval(interval_ns);
 }
 
+int evmgr_check_closed_fds(evmgr_manager* mgr) { return impl(mgr)->check_closed_fds(); }
+
 }  // extern "C"

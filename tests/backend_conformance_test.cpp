@@ -77,6 +77,17 @@ class Conformance : public ::testing::TestWithParam<evmgr_backend> {
     return all;
   }
 
+  // Runs the closed-fd check now and expects `key`'s waiter to be told, in
+  // the very next poll, that its fd is closed.
+  void expect_closed_on_check(evmgr_key key) {
+    ASSERT_EQ(0, evmgr_check_closed_fds(m_));
+    const auto evs = poll_once(0);
+    ASSERT_EQ(1u, evs.size()) << "the check queued nothing for the waiter";
+    EXPECT_EQ(key, evs[0].key);
+    EXPECT_EQ(EVMGR_CLOSED | EVMGR_ERROR, evs[0].events & (EVMGR_CLOSED | EVMGR_ERROR));
+    EXPECT_EQ(ENOENT, evmgr_fd_unregister(m_, key)) << "the registration must be gone";
+  }
+
   static const evmgr_event* find_token(const std::vector<evmgr_event>& evs, uintptr_t token) {
     for (const evmgr_event& e : evs) {
       if (e.token == token) return &e;
@@ -1031,6 +1042,170 @@ TEST_P(Conformance, AfterForkParentAndChildEachKeepTheirEvents) {
   evs = poll_until(1);
   ASSERT_EQ(1u, evs.size());
   EXPECT_EQ(t, evs[0].key);
+}
+
+// ---- reused fd numbers and the closed-fd check on demand ---------------------------
+// A waiter whose fd number comes to name another file (Note [Closed fds]):
+// whatever took the number, and whether or not the old file lives on, the
+// check tells the waiter EVMGR_CLOSED; it never waits on a file it did not
+// register on. The periodic check is off in these (interval 0) and the
+// caller runs the check, as the non-threaded RTS does.
+
+// Moves fd onto `number` (dup2 closes what `number` named) and closes fd.
+void move_onto(int fd, int number) {
+  ASSERT_EQ(number, dup2(fd, number));
+  ::close(fd);
+}
+
+TEST_P(Conformance, NumberClosedAndTakenByANewPipeGetsClosedOnCheck) {
+  evmgr_set_closed_fd_check_interval(m_, 0);
+  Pipe old_pipe;
+  const int number = old_pipe.r;
+  const evmgr_key key = reg(number, EVMGR_READ, EVMGR_ONESHOT, 1);
+  // close, then pipes until one takes the number: the kernel hands out the
+  // lowest free number, as in a program that closes and opens.
+  old_pipe.close_read();
+  std::vector<Pipe> made;
+  int took = -1;
+  while (took < 0 && made.size() < 256) {
+    made.emplace_back();
+    if (made.back().r == number || made.back().w == number) took = static_cast<int>(made.size()) - 1;
+  }
+  ASSERT_GE(took, 0) << "no new pipe took fd " << number;
+  ASSERT_TRUE(made[took].put());  // the new file has data: still not the waiter's
+  expect_closed_on_check(key);
+  // The number's new file is watched normally.
+  if (made[took].r == number) {
+    reg(number, EVMGR_READ, EVMGR_ONESHOT, 2);
+    const auto evs = poll_until(1);
+    ASSERT_EQ(1u, evs.size());
+    EXPECT_EQ(2u, evs[0].token);
+    EXPECT_TRUE(evs[0].events & EVMGR_READ);
+  }
+}
+
+TEST_P(Conformance, SocketNumberTakenByAnotherSocketGetsClosedOnCheck) {
+  evmgr_set_closed_fd_check_interval(m_, 0);
+  SocketPair old_pair;
+  SocketPair fresh;
+  const int number = old_pair.a;
+  const evmgr_key key = reg(number, EVMGR_READ, EVMGR_ONESHOT, 1);
+  move_onto(fresh.a, number);
+  fresh.a = -1;
+  ASSERT_EQ(1, ::write(fresh.b, "x", 1));
+  expect_closed_on_check(key);
+}
+
+TEST_P(Conformance, NumberDup2edOntoByANewPipeGetsClosedOnCheckEvenWithoutData) {
+  evmgr_set_closed_fd_check_interval(m_, 0);
+  Pipe old_pipe;
+  Pipe fresh;
+  const int number = old_pipe.r;
+  const evmgr_key key = reg(number, EVMGR_READ, EVMGR_ONESHOT, 1);
+  move_onto(fresh.r, number);
+  fresh.r = -1;
+  old_pipe.r = -1;  // `number` is closed by the fixture's end of test below
+  expect_closed_on_check(key);
+  ::close(number);
+}
+
+TEST_P(Conformance, NumberTakenByARegularFileGetsClosedOnCheck) {
+  evmgr_set_closed_fd_check_interval(m_, 0);
+  Pipe old_pipe;
+  const int number = old_pipe.r;
+  const evmgr_key key = reg(number, EVMGR_READ, EVMGR_ONESHOT, 1);
+  FILE* f = tmpfile();
+  ASSERT_NE(nullptr, f);
+  ASSERT_EQ(number, dup2(fileno(f), number));
+  fclose(f);
+  old_pipe.r = -1;
+  expect_closed_on_check(key);
+  ::close(number);
+}
+
+TEST_P(Conformance, NumberTakenWhileADupKeepsTheOldFileOpenGetsClosedOnCheck) {
+  evmgr_set_closed_fd_check_interval(m_, 0);
+  Pipe old_pipe;
+  Pipe fresh;
+  const int number = old_pipe.r;
+  const int keep_alive = dup(number);  // the old file outlives its number
+  ASSERT_GE(keep_alive, 0);
+  const evmgr_key key = reg(number, EVMGR_READ, EVMGR_ONESHOT, 1);
+  move_onto(fresh.r, number);
+  fresh.r = number;
+  old_pipe.r = -1;
+  ASSERT_TRUE(fresh.put());
+  expect_closed_on_check(key);
+  // The old file's watch may live on in the kernel: its readiness reaches
+  // nobody.
+  ASSERT_TRUE(old_pipe.put());
+  EXPECT_TRUE(poll_once(20 * kMs).empty());
+  ::close(keep_alive);
+}
+
+TEST_P(Conformance, PeriodicCheckReportsAReusedNumberWithinItsInterval) {
+  Pipe old_pipe;
+  Pipe fresh;
+  const int number = old_pipe.r;
+  const evmgr_key key = reg(number, EVMGR_READ, EVMGR_ONESHOT, 1);
+  EXPECT_TRUE(poll_once(0).empty());
+  move_onto(fresh.r, number);
+  fresh.r = number;
+  old_pipe.r = -1;
+  // No data on the new file: nothing but the check can end the wait.
+  const int64_t start = evmgr_now_ns();
+  const auto evs = poll_until(1, 3 * kSec);
+  ASSERT_EQ(1u, evs.size()) << "the waiter on a reused number was never told";
+  EXPECT_EQ(key, evs[0].key);
+  EXPECT_TRUE(evs[0].events & EVMGR_CLOSED);
+  EXPECT_LT(evmgr_now_ns() - start, kCheckInterval + 1 * kSec);
+}
+
+TEST_P(Conformance, IntervalZeroTurnsTheCheckOffInsidePoll) {
+  evmgr_set_closed_fd_check_interval(m_, 0);
+  Pipe p;
+  const evmgr_key key = reg(p.r, EVMGR_READ, EVMGR_ONESHOT, 1);
+  // No deadline: nothing caps a blocking wait.
+  EXPECT_EQ(-1, evmgr_next_deadline_ns(m_));
+  p.close_read();
+  if (GetParam() == EVMGR_BACKEND_POLL) {
+    // poll(2) itself says POLLNVAL when entered.
+    const auto evs = poll_once(1 * kSec);
+    ASSERT_EQ(1u, evs.size());
+    EXPECT_TRUE(evs[0].events & EVMGR_CLOSED);
+  } else {
+    EXPECT_TRUE(poll_once(100 * kMs).empty()) << "poll swept with the check off";
+    EXPECT_EQ(-1, evmgr_next_deadline_ns(m_));
+    expect_closed_on_check(key);
+  }
+  EXPECT_EQ(0u, evmgr_pending_count(m_));
+}
+
+TEST_P(Conformance, CheckWithNothingRegisteredDoesNothing) {
+  EXPECT_EQ(0, evmgr_check_closed_fds(m_));
+  const evmgr_key t = timer(1 * kSec, 1);
+  EXPECT_EQ(0, evmgr_check_closed_fds(m_));
+  EXPECT_TRUE(poll_once(0).empty());
+  EXPECT_EQ(0, evmgr_timer_cancel(m_, t));
+}
+
+TEST_P(Conformance, CheckFromAnotherThreadEndsABlockedPoll) {
+  evmgr_set_closed_fd_check_interval(m_, 0);
+  Pipe old_pipe;
+  Pipe fresh;
+  const int number = old_pipe.r;
+  const evmgr_key key = reg(number, EVMGR_READ, EVMGR_ONESHOT, 1);
+  std::vector<evmgr_event> got;
+  std::thread poller([&] { got = poll_once(-1); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let it block
+  move_onto(fresh.r, number);
+  fresh.r = number;
+  old_pipe.r = -1;
+  EXPECT_EQ(0, evmgr_check_closed_fds(m_));
+  poller.join();
+  ASSERT_EQ(1u, got.size());
+  EXPECT_EQ(key, got[0].key);
+  EXPECT_TRUE(got[0].events & EVMGR_CLOSED);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Conformance, ::testing::ValuesIn(backends_under_test()),

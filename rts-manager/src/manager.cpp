@@ -222,14 +222,37 @@ void Manager::queue_always_ready() noexcept {
   });
 }
 
-void Manager::sweep_closed_fds() noexcept {
-  ClosedFdCheck::sweep(
+// The closed-fd sweep (Note [Closed fds]): fds not open any more, then a
+// slice of the waited-on fds probed for a replaced file. 0 or the errno of
+// a batch that went unchecked.
+int Manager::sweep_closed_fds() noexcept {
+  ++stats_.sweeps;
+  const int err = ClosedFdCheck::sweep(
       fds_,
       [](void* self, int fd) {
         auto* mgr = static_cast<Manager*>(self);
         mgr->close_slot(fd, mgr->fds_[static_cast<std::size_t>(fd)], kClosed | kError);
       },
       this);
+  closed_fds_.next_probes(fds_, [this](int fd, FdSlot& slot) { probe_file(fd, slot); });
+  return err;
+}
+
+// Does fd still name the file its waiters registered on? If not (or if it
+// is not open), they get kClosed and the fd's watch goes. One syscall.
+void Manager::probe_file(int fd, FdSlot& slot) noexcept {
+  ++stats_.file_probes;
+  bool gone;
+  if (detects_replaced_files_ && !slot.watch.always_ready) {
+    // Re-arm the watch as it is: the kernel finds it only if the number
+    // still names the watched file (ENOENT otherwise, with the new file
+    // armed in passing; EPERM: the number is a regular file now).
+    const SyncResult probe = sync_watch(fd, slot, wanted_watch(slot), Resync::kAlways);
+    gone = probe.replaced || probe.error == EBADF || probe.error == EPERM;
+  } else {
+    gone = check_file(fd, slot.file) != FileCheck::kSameFile;
+  }
+  if (gone) close_slot(fd, slot, kClosed | kError);
 }
 
 // ---- fd registrations ------------------------------------------------------------
@@ -432,7 +455,7 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
   for (;;) {
     expire_timers(now);
     queue_always_ready();
-    if (closed_fds_.take_due(now) && fd_registrations_ > 0) sweep_closed_fds();
+    if (closed_fds_.take_due(now) && fd_registrations_ > 0) (void)sweep_closed_fds();
     if (!ready_.empty()) break;
     if (looked && (woken || now >= limit)) break;
 
@@ -525,6 +548,15 @@ int Manager::fd_of(Key key) noexcept {
 void Manager::set_closed_fd_check_interval(std::int64_t interval_ns) noexcept {
   LockGuard lock(mu_);
   closed_fds_.set_interval(interval_ns, now_ns());
+}
+
+int Manager::check_closed_fds() noexcept {
+  LockGuard lock(mu_);
+  if (fd_registrations_ == 0) return 0;
+  const int err = sweep_closed_fds();
+  // A poll blocked in another thread must deliver what the sweep queued.
+  if (polling_ && !ready_.empty()) (void)kick();
+  return err;
 }
 
 Manager::Stats Manager::stats() noexcept {

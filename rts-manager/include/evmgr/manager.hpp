@@ -81,14 +81,20 @@ class Manager {
   // fd of a live fd registration, or -1.
   int fd_of(Key key) noexcept;
   // Period of the closed-fd check (Note [Closed fds] in
-  // src/closed_fd_check.cpp); 0 turns it off.
+  // src/closed_fd_check.cpp); 0 turns it off: no sweep inside poll(), no
+  // cap on its waits.
   void set_closed_fd_check_interval(std::int64_t interval_ns) noexcept;
+  // Runs the closed-fd sweep now; the waiters of fds found closed or
+  // replaced get kClosed, queued for the next poll(). 0 or an errno.
+  int check_closed_fds() noexcept;
 
   // What the manager did that is not visible in its results, for tests and
   // benchmarks.
   struct Stats {
     std::uint64_t slack_polls = 0;  // zero-timeout waits in place of a sleep
                                     // shorter than the timer slack
+    std::uint64_t sweeps = 0;       // closed-fd sweeps (periodic or asked)
+    std::uint64_t file_probes = 0;  // fds a sweep probed for a replaced file
   };
   Stats stats() noexcept;
 
@@ -114,7 +120,8 @@ class Manager {
   void close_slot(int fd, FdSlot& slot, Events why) noexcept;
   void unlink_waiter(Registration& node) noexcept;
   void queue_always_ready() noexcept;
-  void sweep_closed_fds() noexcept;
+  int sweep_closed_fds() noexcept;
+  void probe_file(int fd, FdSlot& slot) noexcept;
 
   // -- the ready queue
   void queue(Registration& node, Events events) noexcept;
