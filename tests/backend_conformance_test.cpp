@@ -1051,32 +1051,51 @@ TEST_P(Conformance, AfterForkParentAndChildEachKeepTheirEvents) {
 // register on. The periodic check is off in these (interval 0) and the
 // caller runs the check, as the non-threaded RTS does.
 
-// Moves fd onto `number` (dup2 closes what `number` named) and closes fd.
-void move_onto(int fd, int number) {
-  ASSERT_EQ(number, dup2(fd, number));
-  ::close(fd);
-}
+// A one-shot reader (token 1) waits on old_pipe's read end, `number`.
+class ReusedNumber : public Conformance {
+ protected:
+  void SetUp() override {
+    Conformance::SetUp();
+    evmgr_set_closed_fd_check_interval(m_, 0);
+    number_ = old_pipe_.r;
+    key_ = reg(number_, EVMGR_READ, EVMGR_ONESHOT, 1);
+  }
 
-TEST_P(Conformance, NumberClosedAndTakenByANewPipeGetsClosedOnCheck) {
-  evmgr_set_closed_fd_check_interval(m_, 0);
-  Pipe old_pipe;
-  const int number = old_pipe.r;
-  const evmgr_key key = reg(number, EVMGR_READ, EVMGR_ONESHOT, 1);
+  // `number` now names `fd`'s file (dup2 drops what it named), and fd is
+  // closed. The caller owns `number` from then on.
+  void move_onto_number(int fd) {
+    ASSERT_EQ(number_, dup2(fd, number_));
+    ::close(fd);
+    old_pipe_.r = -1;
+  }
+  // A fresh pipe's read end takes the number.
+  void replace_with_fresh_pipe() {
+    move_onto_number(fresh_.r);
+    fresh_.r = number_;
+  }
+
+  Pipe old_pipe_;
+  Pipe fresh_;
+  int number_ = -1;
+  evmgr_key key_ = 0;
+};
+
+TEST_P(ReusedNumber, ClosedThenTakenByANewPipeGetsClosedOnCheck) {
   // close, then pipes until one takes the number: the kernel hands out the
   // lowest free number, as in a program that closes and opens.
-  old_pipe.close_read();
+  old_pipe_.close_read();
   std::vector<Pipe> made;
   int took = -1;
   while (took < 0 && made.size() < 256) {
     made.emplace_back();
-    if (made.back().r == number || made.back().w == number) took = static_cast<int>(made.size()) - 1;
+    if (made.back().r == number_ || made.back().w == number_) took = static_cast<int>(made.size()) - 1;
   }
-  ASSERT_GE(took, 0) << "no new pipe took fd " << number;
+  ASSERT_GE(took, 0) << "no new pipe took fd " << number_;
   ASSERT_TRUE(made[took].put());  // the new file has data: still not the waiter's
-  expect_closed_on_check(key);
+  expect_closed_on_check(key_);
   // The number's new file is watched normally.
-  if (made[took].r == number) {
-    reg(number, EVMGR_READ, EVMGR_ONESHOT, 2);
+  if (made[took].r == number_) {
+    reg(number_, EVMGR_READ, EVMGR_ONESHOT, 2);
     const auto evs = poll_until(1);
     ASSERT_EQ(1u, evs.size());
     EXPECT_EQ(2u, evs[0].token);
@@ -1084,81 +1103,65 @@ TEST_P(Conformance, NumberClosedAndTakenByANewPipeGetsClosedOnCheck) {
   }
 }
 
-TEST_P(Conformance, SocketNumberTakenByAnotherSocketGetsClosedOnCheck) {
-  evmgr_set_closed_fd_check_interval(m_, 0);
-  SocketPair old_pair;
+TEST_P(ReusedNumber, TakenByASocketGetsClosedOnCheck) {
   SocketPair fresh;
-  const int number = old_pair.a;
-  const evmgr_key key = reg(number, EVMGR_READ, EVMGR_ONESHOT, 1);
-  move_onto(fresh.a, number);
-  fresh.a = -1;
+  move_onto_number(fresh.a);
+  fresh.a = number_;
   ASSERT_EQ(1, ::write(fresh.b, "x", 1));
-  expect_closed_on_check(key);
+  expect_closed_on_check(key_);
 }
 
-TEST_P(Conformance, NumberDup2edOntoByANewPipeGetsClosedOnCheckEvenWithoutData) {
-  evmgr_set_closed_fd_check_interval(m_, 0);
-  Pipe old_pipe;
-  Pipe fresh;
-  const int number = old_pipe.r;
-  const evmgr_key key = reg(number, EVMGR_READ, EVMGR_ONESHOT, 1);
-  move_onto(fresh.r, number);
-  fresh.r = -1;
-  old_pipe.r = -1;  // `number` is closed by the fixture's end of test below
-  expect_closed_on_check(key);
-  ::close(number);
+TEST_P(ReusedNumber, Dup2edOntoByANewPipeGetsClosedOnCheckEvenWithoutData) {
+  replace_with_fresh_pipe();
+  expect_closed_on_check(key_);
 }
 
-TEST_P(Conformance, NumberTakenByARegularFileGetsClosedOnCheck) {
-  evmgr_set_closed_fd_check_interval(m_, 0);
-  Pipe old_pipe;
-  const int number = old_pipe.r;
-  const evmgr_key key = reg(number, EVMGR_READ, EVMGR_ONESHOT, 1);
+TEST_P(ReusedNumber, TakenByARegularFileGetsClosedOnCheck) {
   FILE* f = tmpfile();
   ASSERT_NE(nullptr, f);
-  ASSERT_EQ(number, dup2(fileno(f), number));
+  ASSERT_EQ(number_, dup2(fileno(f), number_));
   fclose(f);
-  old_pipe.r = -1;
-  expect_closed_on_check(key);
-  ::close(number);
+  old_pipe_.r = -1;
+  expect_closed_on_check(key_);
+  ::close(number_);
 }
 
-TEST_P(Conformance, NumberTakenWhileADupKeepsTheOldFileOpenGetsClosedOnCheck) {
-  evmgr_set_closed_fd_check_interval(m_, 0);
-  Pipe old_pipe;
-  Pipe fresh;
-  const int number = old_pipe.r;
-  const int keep_alive = dup(number);  // the old file outlives its number
+TEST_P(ReusedNumber, TakenWhileADupKeepsTheOldFileOpenGetsClosedOnCheck) {
+  const int keep_alive = dup(number_);  // the old file outlives its number
   ASSERT_GE(keep_alive, 0);
-  const evmgr_key key = reg(number, EVMGR_READ, EVMGR_ONESHOT, 1);
-  move_onto(fresh.r, number);
-  fresh.r = number;
-  old_pipe.r = -1;
-  ASSERT_TRUE(fresh.put());
-  expect_closed_on_check(key);
+  replace_with_fresh_pipe();
+  ASSERT_TRUE(fresh_.put());
+  expect_closed_on_check(key_);
   // The old file's watch may live on in the kernel: its readiness reaches
   // nobody.
-  ASSERT_TRUE(old_pipe.put());
+  ASSERT_TRUE(old_pipe_.put());
   EXPECT_TRUE(poll_once(20 * kMs).empty());
   ::close(keep_alive);
 }
 
-TEST_P(Conformance, PeriodicCheckReportsAReusedNumberWithinItsInterval) {
-  Pipe old_pipe;
-  Pipe fresh;
-  const int number = old_pipe.r;
-  const evmgr_key key = reg(number, EVMGR_READ, EVMGR_ONESHOT, 1);
+TEST_P(ReusedNumber, PeriodicCheckReportsItWithinItsInterval) {
+  evmgr_set_closed_fd_check_interval(m_, kCheckInterval);
   EXPECT_TRUE(poll_once(0).empty());
-  move_onto(fresh.r, number);
-  fresh.r = number;
-  old_pipe.r = -1;
+  replace_with_fresh_pipe();
   // No data on the new file: nothing but the check can end the wait.
   const int64_t start = evmgr_now_ns();
   const auto evs = poll_until(1, 3 * kSec);
   ASSERT_EQ(1u, evs.size()) << "the waiter on a reused number was never told";
-  EXPECT_EQ(key, evs[0].key);
+  EXPECT_EQ(key_, evs[0].key);
   EXPECT_TRUE(evs[0].events & EVMGR_CLOSED);
   EXPECT_LT(evmgr_now_ns() - start, kCheckInterval + 1 * kSec);
+}
+
+TEST_P(ReusedNumber, CheckFromAnotherThreadEndsABlockedPoll) {
+  std::vector<evmgr_event> got;
+  std::thread poller([&] { got = poll_once(-1); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let it block
+  replace_with_fresh_pipe();
+  EXPECT_EQ(0, evmgr_check_closed_fds(m_));
+  poller.join();
+  ASSERT_EQ(1u, got.size());
+  EXPECT_EQ(key_, got[0].key);
+  EXPECT_TRUE(got[0].events & EVMGR_CLOSED);
 }
 
 TEST_P(Conformance, IntervalZeroTurnsTheCheckOffInsidePoll) {
@@ -1189,24 +1192,10 @@ TEST_P(Conformance, CheckWithNothingRegisteredDoesNothing) {
   EXPECT_EQ(0, evmgr_timer_cancel(m_, t));
 }
 
-TEST_P(Conformance, CheckFromAnotherThreadEndsABlockedPoll) {
-  evmgr_set_closed_fd_check_interval(m_, 0);
-  Pipe old_pipe;
-  Pipe fresh;
-  const int number = old_pipe.r;
-  const evmgr_key key = reg(number, EVMGR_READ, EVMGR_ONESHOT, 1);
-  std::vector<evmgr_event> got;
-  std::thread poller([&] { got = poll_once(-1); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let it block
-  move_onto(fresh.r, number);
-  fresh.r = number;
-  old_pipe.r = -1;
-  EXPECT_EQ(0, evmgr_check_closed_fds(m_));
-  poller.join();
-  ASSERT_EQ(1u, got.size());
-  EXPECT_EQ(key, got[0].key);
-  EXPECT_TRUE(got[0].events & EVMGR_CLOSED);
-}
+INSTANTIATE_TEST_SUITE_P(Backends, ReusedNumber, ::testing::ValuesIn(backends_under_test()),
+                         [](const ::testing::TestParamInfo<evmgr_backend>& param_info) {
+                           return backend_param_name(param_info.param);
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Backends, Conformance, ::testing::ValuesIn(backends_under_test()),
                          [](const ::testing::TestParamInfo<evmgr_backend>& param_info) {
