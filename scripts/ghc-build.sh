@@ -10,8 +10,8 @@
 #   - symlinks to everything in /usr/lib/ghc (compiler, libraries),
 #   - package.conf.d: a COPY of the global package db (never the symlink
 #     into /var/lib/ghc), with the rts entry pointing at build/ghc/lib/rts
-#     and `stdc++` added to its extra-libraries, recached; the wrappers
-#     re-sync it when Debian's db changes (scripts/pkgdb-sync);
+#     recached; the wrappers re-sync it when Debian's db changes
+#     (scripts/pkgdb-sync);
 #   - rts/: the threaded RTS libraries are symlinks to Debian's; the
 #     non-threaded ones are rebuilt:
 #       v, debug, l (static .a): copies of Debian's archives in which the
@@ -287,7 +287,7 @@ run_jobs() {
 CORE=$OBJ/core
 CORE_OBJS=("$CORE/evmgr_core.o")
 CORE_CXX=(g++ -std=c++17 -O2 -DNDEBUG -fPIC -pthread
-          -fvisibility=hidden -fvisibility-inlines-hidden
+          -fno-exceptions -fno-rtti -fvisibility=hidden -fvisibility-inlines-hidden
           -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion -Werror
           -I"$ROOT/ffi" -I"$ROOT/rts-manager/include")
 core_inputs() { # the flags, then every file the last compile read
@@ -403,9 +403,9 @@ build_dyn() {
   # rts/ghc.mk: ghc -this-unit-id rts -shared -dynamic -dynload deploy
   #   -no-auto-link-packages `cat rts/dist/libs.depend` objs -o lib
   # (libs.depend = the rts package's extra-libraries, -lffi with a system
-  # libffi), plus the evmgr core and libstdc++.
+  # libffi), plus the evmgr core, which needs no C++ runtime library.
   "$SYSGHC" -B"$SYS" -this-unit-id rts -shared -dynamic -dynload deploy -no-auto-link-packages \
-      -lm -lrt -ldl -lffi "${objs[@]}" "${CORE_OBJS[@]}" -lstdc++ \
+      -lm -lrt -ldl -lffi "${objs[@]}" "${CORE_OBJS[@]}" \
       -optl-Wl,-soname,"$lib" -o "$d/$lib.tmp" > "$d/link.log" 2>&1 \
     || { cat "$d/link.log" >&2; die "linking $lib failed"; }
   rm -f "$TOP/rts/$lib"

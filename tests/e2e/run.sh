@@ -289,6 +289,42 @@ if [ -x "$STOCK_GHC" ] && selected dropin; then
   else result FAIL "dropin/compile" 0.0 "$(cat "$d"/*.log | tail -n 3 | tr '\n' ' ')"; fi
 fi
 
+# ---- Drop-in: a program needs exactly the shared libraries stock's needs -------
+# No libstdc++, no libgcc_s (Note [No C++ runtime] in the core's memory.hpp):
+# `ldd` of hello-world names the same libraries for both compilers, with the
+# static RTS and with -dynamic (where the patched program must load the
+# patched libHSrts, not Debian's).
+if [ -x "$STOCK_GHC" ] && selected dropin; then
+  d=$OUT/dropin; mkdir -p "$d"
+  printf 'main :: IO ()\nmain = putStrLn "hello"\n' > "$d/Hello.hs"
+  names() { awk '$1 != "" {print $1}' "$1" | sort; }
+  rts_path() { sed -n 's/^[[:space:]]*libHSrts[^ ]* => \([^ ]*\).*/\1/p' "$1"; }
+  for link in static dynamic; do
+    flags=""; [ $link = dynamic ] && flags=-dynamic
+    ok=1
+    for g in stock patched; do
+      gbin=$GHC; [ $g = stock ] && gbin=$STOCK_GHC
+      bin=$d/hello-$g-$link
+      rm -f "$bin"
+      # shellcheck disable=SC2086
+      "$gbin" -v0 -O1 $flags -outputdir "$bin.o" -o "$bin" "$d/Hello.hs" > "$bin.log" 2>&1 \
+        && [ "$("$bin")" = hello ] && ldd "$bin" > "$bin.ldd" 2>&1 || ok=0
+    done
+    sl=$d/hello-stock-$link.ldd; pl=$d/hello-patched-$link.ldd
+    if [ $ok = 0 ]; then
+      result FAIL "dropin/ldd-$link" 0.0 "$(cat "$d"/hello-*-$link.log | tail -n 3 | tr '\n' ' ')"
+    elif grep -q 'not found' "$pl"; then
+      result FAIL "dropin/ldd-$link" 0.0 "$(grep 'not found' "$pl" | tr '\n' ' ')"
+    elif [ $link = dynamic ] && [ "$(rts_path "$pl")" = "$(rts_path "$sl")" ]; then
+      result FAIL "dropin/ldd-$link" 0.0 "the patched program loads stock's RTS $(rts_path "$sl")"
+    elif [ "$(names "$sl")" = "$(names "$pl")" ]; then
+      result PASS "dropin/ldd-$link" 0.0 "($(names "$pl" | grep -c .) libraries, as stock: $(names "$pl" | grep -v '^linux-vdso' | tr '\n' ' '))"
+    else
+      result FAIL "dropin/ldd-$link" 0.0 "differs from stock: $(diff <(names "$sl") <(names "$pl") | grep '^[<>]' | tr '\n' ' ')"
+    fi
+  done
+fi
+
 # ---- Drop-in: a Debian library installed after `make ghc` is seen at once ------
 # (the wrappers re-sync their package db copy when Debian's changes). Needs
 # root and Debian's archive: the package is removed first if present, then

@@ -10,8 +10,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <optional>
 #include <variant>
 
@@ -20,6 +18,7 @@
 #include "evmgr/events.hpp"
 #include "evmgr/fd_table.hpp"
 #include "evmgr/fd_watch.hpp"
+#include "evmgr/mutex.hpp"
 #include "evmgr/registration.hpp"
 #include "evmgr/timer_queue.hpp"
 #include "evmgr/wake_channel.hpp"
@@ -31,9 +30,13 @@ class Manager {
   // Default for set_closed_fd_check_interval.
   static constexpr std::int64_t kDefaultClosedFdCheckNs = ClosedFdCheck::kDefaultIntervalNs;
 
-  // Creates a manager on `kind` (kAuto: the best the platform has).
-  // 0, ENOSYS (not on this platform), EINVAL, ENOMEM, or the back-end's errno.
-  static int create(BackendKind kind, std::unique_ptr<Manager>* out) noexcept;
+  // Creates a manager on `kind` (kAuto: the best the platform has), in
+  // malloc'ed memory (Note [No C++ runtime] in evmgr/memory.hpp); free it
+  // with destroy(). 0, ENOSYS (not on this platform), EINVAL, ENOMEM, or
+  // the back-end's errno.
+  static int create(BackendKind kind, Manager** out) noexcept;
+  // Frees a manager from create(); nullptr is accepted.
+  static void destroy(Manager* mgr) noexcept;
   // Whether `kind` can be created here.
   static bool available(BackendKind kind) noexcept;
   // The back-end create(kind) uses: kAuto becomes the best one compiled in.
@@ -78,8 +81,22 @@ class Manager {
   // fd of a live fd registration, or -1.
   int fd_of(Key key) noexcept;
   // Period of the closed-fd check (Note [Closed fds] in
-  // src/closed_fd_check.cpp); 0 turns it off.
+  // src/closed_fd_check.cpp); 0 turns it off: no sweep inside poll(), no
+  // cap on its waits.
   void set_closed_fd_check_interval(std::int64_t interval_ns) noexcept;
+  // Runs the closed-fd sweep now; the waiters of fds found closed or
+  // replaced get kClosed, queued for the next poll(). 0 or an errno.
+  int check_closed_fds() noexcept;
+
+  // What the manager did that is not visible in its results, for tests and
+  // benchmarks.
+  struct Stats {
+    std::uint64_t slack_polls = 0;  // zero-timeout waits in place of a sleep
+                                    // shorter than the timer slack
+    std::uint64_t sweeps = 0;       // closed-fd sweeps (periodic or asked)
+    std::uint64_t file_probes = 0;  // fds a sweep probed for a replaced file
+  };
+  Stats stats() noexcept;
 
  private:
   explicit Manager(BackendKind kind) noexcept : kind_(kind), backend_(make_backend(kind)) {}
@@ -103,7 +120,8 @@ class Manager {
   void close_slot(int fd, FdSlot& slot, Events why) noexcept;
   void unlink_waiter(Registration& node) noexcept;
   void queue_always_ready() noexcept;
-  void sweep_closed_fds() noexcept;
+  int sweep_closed_fds() noexcept;
+  void probe_file(int fd, FdSlot& slot) noexcept;
 
   // -- the ready queue
   void queue(Registration& node, Events events) noexcept;
@@ -124,7 +142,7 @@ class Manager {
       boost::intrusive::member_hook<Registration, WaiterHook, &Registration::ready_hook>,
       boost::intrusive::constant_time_size<false>>;
 
-  std::mutex mu_;
+  Mutex mu_;
   BackendKind kind_;
   bool wait_sees_changes_live_ = false;  // the back-end's traits
   bool detects_replaced_files_ = false;
@@ -140,6 +158,9 @@ class Manager {
   std::size_t fd_registrations_ = 0;
   bool polling_ = false;
   std::int64_t wait_until_ = 0;  // when the blocked wait ends at the latest
+  // Waits shorter than this are zero-timeout polls (Note [Timer slack]).
+  std::int64_t spin_below_ns_ = 0;
+  Stats stats_;
   WakeChannel wake_;
   AnyBackend backend_;
 };
