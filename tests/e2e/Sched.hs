@@ -11,6 +11,9 @@
 --                 thread must oversleep by about one context-switch
 --                 interval (20 ms), not by a round of every busy thread
 --   Sched tiny    threadDelay 1, 10, 100, 1000 us: never early
+--   Sched idle    every thread waits (a pipe nobody writes, an hour's
+--                 threadDelay, an MVar); prints "settled" and waits for
+--                 good: run.sh attaches strace and counts its syscalls
 --   Sched pingpong HOPS   two threads bounce one byte over two pipes; run
 --                 under strace by run.sh, which counts syscalls per hop
 import Common
@@ -21,6 +24,7 @@ import Data.IORef
 import Data.List (sort)
 import Data.Word (Word64)
 import System.Environment (getArgs)
+import System.IO (hFlush, stdout)
 import System.Posix.IO (fdRead, fdWrite)
 
 main :: IO ()
@@ -31,6 +35,7 @@ main = do
     ["busy"]  -> runBusy
     ["tiny"]  -> runTiny
     ["pingpong", n] -> runPingPong (read n)
+    ["idle"] -> runIdle
     _ -> check False "usage: Sched order|busy|tiny"
 
 -- | The threads woken by one event run in the reverse of the order they
@@ -118,3 +123,18 @@ runPingPong hops = withTimeoutOrDie 60000000 "pingpong" $ do
   _ <- fdWrite w1 "x"
   replicateM_ 2 (takeMVar done)
   pass "Sched pingpong"
+
+-- | Every thread waits, for good: the process must make no syscall once
+-- settled (run.sh counts them with strace for a few seconds, after
+-- "settled"). The output is flushed before the last wait.
+runIdle :: IO ()
+runIdle = do
+  (r, _w) <- pipe
+  forever' <- newEmptyMVar :: IO (MVar ())
+  _ <- forkIO (threadWaitRead r)
+  _ <- forkIO (threadDelay 3600000000)
+  -- Let both block, and let a little Haskell work happen first, as in a
+  -- real program, so the I/O manager has something to settle from.
+  threadDelay 20000
+  putStrLn "settled" >> hFlush stdout
+  takeMVar forever'
