@@ -185,6 +185,29 @@ sed -i -e "s|^library-dirs:\( *\)[^ ].*$|library-dirs:\1$TOP/rts|" \
        -e '/^extra-libraries:/{/stdc++/!s/$/ stdc++/}' "$rtsconf"
 grep -q "^library-dirs: *$TOP/rts\$" "$rtsconf" || die "could not retarget $rtsconf"
 grep -q "^dynamic-library-dirs: *$TOP/rts\$" "$rtsconf" || die "could not retarget $rtsconf"
+# GHC 9.6 keeps the shared RTS in the same directory as the boot libraries'
+# shared objects. A program's RUNPATH lists the rts package's directory
+# last, so the stock RTS there would win: the packages whose shared objects
+# live there look for them in dyn/ instead, a mirror of that directory in
+# which the RTS's entries are those of rts/ (ours for the non-threaded ways).
+DYNMIRROR=$TOP/dyn
+shared_dir_users=()
+for c in "$PKGDB.new"/*.conf; do
+  [ "$c" = "$rtsconf" ] && continue
+  d=$(sed -n 's/^dynamic-library-dirs: *\([^ ]*\).*$/\1/p' "$c")
+  [ -n "$d" ] && [ "$(readlink -f "$d")" = "$RTS_DYNDIR" ] && shared_dir_users+=("$c")
+done
+if [ ${#shared_dir_users[@]} -gt 0 ]; then
+  rm -rf "$DYNMIRROR.new"; mkdir -p "$DYNMIRROR.new"
+  for e in "$RTS_DYNDIR"/*; do
+    n=$(basename "$e")
+    case "$n" in lib"$RTS_HSLIB"[_-]*.so) ln -s "$TOP/rts/$n" "$DYNMIRROR.new/$n" ;;
+                 *) ln -s "$e" "$DYNMIRROR.new/$n" ;; esac
+  done
+  rm -rf "$DYNMIRROR"; mv "$DYNMIRROR.new" "$DYNMIRROR"
+  sed -i -e "s|^dynamic-library-dirs:\( *\)[^ ].*$|dynamic-library-dirs:\1$DYNMIRROR|" \
+      "$rtsconf" "${shared_dir_users[@]}"
+fi
 rm -rf "$PKGDB"
 mv "$PKGDB.new" "$PKGDB"
 
