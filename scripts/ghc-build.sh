@@ -76,7 +76,9 @@ V=$(/usr/lib/ghc/bin/ghc --numeric-version)
 # links with, are read from the rts package's entry in Debian's package db.
 SYSGHC=/usr/lib/ghc/bin/ghc-$V          # the executable, not a wrapper
 [ -x "$SYSGHC" ] || SYSGHC=/usr/lib/ghc/bin/ghc
-SYS=$("$SYSGHC" --print-libdir)          # Debian's topdir: read only
+# Debian's topdir (read only), from Debian's wrapper, which passes -B.
+SYS=$( { /usr/bin/ghc-"$V" --print-libdir || /usr/bin/ghc --print-libdir; } 2>/dev/null)
+[ -f "$SYS/settings" ] || die "cannot find Debian's GHC topdir (got '$SYS')"
 case "$V" in
   9.0.2) SERIES=$ROOT/ghc-patch; sfx=""
          ALL_WAYS="v debug l dyn debug_dyn l_dyn" ;;
@@ -100,11 +102,15 @@ rts_field() {
                    on && /^[ \t]/ { v = v " " $0; next } { on = 0 }
                    END { gsub(/[ \t]+/, " ", v); print v }' "$SYSRTSCONF"
 }
+first_dir() { # FIELD -> its first directory, canonical; empty if none
+  local d; d=$(rts_field "$1" | cut -d' ' -f1)
+  if [ -n "$d" ]; then readlink -f "$d"; fi
+}
 RTS_HSLIB=$(rts_field hs-libraries)                     # HSrts, HSrts-1.0.2
-RTS_LIBDIR=$(readlink -f "$(rts_field library-dirs | cut -d' ' -f1)")
-RTS_DYNDIR=$(readlink -f "$(rts_field dynamic-library-dirs | cut -d' ' -f1)")
+RTS_LIBDIR=$(first_dir library-dirs)
+RTS_DYNDIR=$(first_dir dynamic-library-dirs)            # none in 9.0.2's entry
 [ -n "$RTS_DYNDIR" ] || RTS_DYNDIR=$RTS_LIBDIR
-RTS_INCDIR=$(readlink -f "$(rts_field include-dirs | cut -d' ' -f1)")
+RTS_INCDIR=$(first_dir include-dirs)
 RTS_EXTRA_LIBS=$(rts_field extra-libraries)
 [ -f "$RTS_LIBDIR/lib$RTS_HSLIB.a" ] || die "no lib$RTS_HSLIB.a in $RTS_LIBDIR"
 
@@ -184,7 +190,8 @@ sed -i -e "s|^library-dirs:\( *\)[^ ].*$|library-dirs:\1$TOP/rts|" \
        -e "s|^dynamic-library-dirs:\( *\)[^ ].*$|dynamic-library-dirs:\1$TOP/rts|" \
        -e '/^extra-libraries:/{/stdc++/!s/$/ stdc++/}' "$rtsconf"
 grep -q "^library-dirs: *$TOP/rts\$" "$rtsconf" || die "could not retarget $rtsconf"
-grep -q "^dynamic-library-dirs: *$TOP/rts\$" "$rtsconf" || die "could not retarget $rtsconf"
+! grep -q "^dynamic-library-dirs:" "$rtsconf" || grep -q "^dynamic-library-dirs: *$TOP/rts\$" "$rtsconf" \
+  || die "could not retarget $rtsconf"     # (9.0.2's entry has no dynamic-library-dirs)
 # GHC 9.6 keeps the shared RTS in the same directory as the boot libraries'
 # shared objects. A program's RUNPATH lists the rts package's directory
 # last, so the stock RTS there would win: the packages whose shared objects

@@ -8,7 +8,7 @@
 #         and the Haskell libraries the binding and the examples use, the
 #         C++ compiler and headers the RTS fast path needs for the core, plus
 #         the deb-src entry `apt-get source ghc` needs
-#   bench the load generator and plotting tools `make bench` uses
+#   bench the load generator, plotting tools and Warp `make bench` uses
 #   all   core and ghc (default)
 #
 # Only packages that are missing are installed; `apt-get update` runs only when
@@ -23,7 +23,7 @@ ghc_pkgs=(ghc cabal-install libghc-tasty-dev libghc-tasty-hunit-dev
           libghc-tasty-quickcheck-dev libghc-quickcheck2-dev libghc-network-dev
           dpkg-dev patch
           g++ libboost-dev bc)   # the RTS fast path compiles the C++ core; e2e uses bc
-bench_pkgs=(wrk gnuplot-nox)
+bench_pkgs=(wrk gnuplot-nox libghc-warp-dev)   # warp: scripts/warp-bench.sh
 
 case "$what" in
   core) pkgs=("${core_pkgs[@]}") ;;
