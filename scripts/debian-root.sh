@@ -42,7 +42,8 @@ STAMP=$BUILD/$SUITE-root.stamp
 LOCK=$BUILD/$SUITE-root.lock
 # The variables a command inside the root sees besides PATH, HOME, LANG.
 ROOT_FORMAT=1
-PASS_VARS="JOBS GHC_RTS_WAYS E2E_WAYS E2E_EXTRA_WAYS E2E_OUT EVMGR_RTS_DEBUG_INFO GHC_VERSION HS_BUILDDIR"
+PASS_VARS="JOBS GHC_RTS_WAYS E2E_WAYS E2E_EXTRA_WAYS E2E_OUT EVMGR_RTS_DEBUG_INFO GHC_VERSION
+           NS SLEEPERS HOPS TIME_LIMIT REPEAT DURATION CONNS"   # + the benchmarks' knobs
 
 log() { echo "debian-root[$SUITE]: $*" >&2; }
 die() { echo "debian-root[$SUITE]: error: $*" >&2; exit 1; }
