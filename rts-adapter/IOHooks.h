@@ -101,7 +101,11 @@ void syncIOCancel(Capability *cap, StgTSO *tso);
  * exception it is owed). Called by: the scheduler (emptyThreadQueues,
  * scheduleCheckBlockedThreads), deleteAllThreads (assertion); on 9.6 through
  * GHC's anyPendingTimeoutsOrIO(cap->iomgr). */
+#if !EVMGR_GHC_IOMANAGER_LAYER
 bool IOHOOK(anyPendingTimeoutsOrIO)(void);
+#endif
+/* (9.6: GHC's rts/IOManager.h declares it, for its inline
+ * anyPendingTimeoutsOrIO; declaring it twice would trip -Wredundant-decls.) */
 
 /* Wakes the threads whose fds are ready or whose delays expired; with `wait`
  * blocks until at least one thread could be woken, a signal arrived or the
