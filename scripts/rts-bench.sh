@@ -16,6 +16,8 @@
 # build/bench-<version>/ and docs/img/wakeups-<version>.svg instead.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Unset: the machine's own Debian GHC (natively on Debian 13: 9.6.6).
+GHC_VERSION=${GHC_VERSION:-$(/usr/lib/ghc/bin/ghc --numeric-version 2>/dev/null || true)}
 vsfx=""; [ -n "${GHC_VERSION:-}" ] && [ "$GHC_VERSION" != 9.0.2 ] && vsfx=-$GHC_VERSION
 
 NS=${NS:-"1 10 100 500 1000 2000 5000 9000 10000"}

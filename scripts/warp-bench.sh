@@ -18,6 +18,8 @@ DURATION=${DURATION:-8}
 CONNS=${CONNS:-"10 100"}
 REPEAT=${REPEAT:-3}
 PORT=${PORT:-18090}
+# Unset: the machine's own Debian GHC (natively on Debian 13: 9.6.6).
+GHC_VERSION=${GHC_VERSION:-$(/usr/lib/ghc/bin/ghc --numeric-version 2>/dev/null || true)}
 vsfx=""; [ -n "${GHC_VERSION:-}" ] && [ "$GHC_VERSION" != 9.0.2 ] && vsfx=-$GHC_VERSION
 out=build/bench$vsfx/warp
 mkdir -p "$out"

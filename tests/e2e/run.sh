@@ -21,6 +21,8 @@ set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 # GHC_VERSION (set by scripts/with-ghc.sh): the fast path's build for it.
+# Unset: the machine's own Debian GHC (natively on Debian 13: 9.6.6).
+GHC_VERSION=${GHC_VERSION:-$(/usr/lib/ghc/bin/ghc --numeric-version 2>/dev/null || true)}
 vsfx=""; [ -n "${GHC_VERSION:-}" ] && [ "$GHC_VERSION" != 9.0.2 ] && vsfx=-$GHC_VERSION
 GHC=${GHC:-$ROOT/build/ghc$vsfx/bin/ghc}
 STOCK_GHC=${STOCK_GHC:-/usr/bin/ghc}
