@@ -6,7 +6,8 @@
 #                                 and `cabal check`
 #
 # Non-interactive; exits non-zero on the first failure. `make test` calls it.
-# With GHC_VERSION other than 9.0.2 (scripts/with-ghc.sh sets it), cabal
+# With a GHC other than 9.0.2 (GHC_VERSION, set by scripts/with-ghc.sh, or
+# the ghc on PATH), cabal
 # builds into dist-newstyle-$GHC_VERSION, so the two compilers' builds in one
 # checkout never invalidate each other.
 set -euo pipefail
@@ -16,6 +17,7 @@ cd "$root"
 
 flags=()
 builddir=dist-newstyle
+GHC_VERSION=${GHC_VERSION:-$(ghc --numeric-version 2>/dev/null || true)}
 if [ -n "${GHC_VERSION:-}" ] && [ "$GHC_VERSION" != 9.0.2 ]; then
   builddir=dist-newstyle-$GHC_VERSION
   flags+=(--builddir="$builddir")
