@@ -7,9 +7,8 @@
 #
 # Non-interactive; exits non-zero on the first failure. `make test` calls it.
 # With a GHC other than 9.0.2 (GHC_VERSION, set by scripts/with-ghc.sh, or
-# the ghc on PATH), cabal
-# builds into dist-newstyle-$GHC_VERSION, so the two compilers' builds in one
-# checkout never invalidate each other.
+# the ghc on PATH), cabal builds into dist-newstyle-$GHC_VERSION, so the two
+# compilers' builds in one checkout never invalidate each other.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
