@@ -22,7 +22,7 @@ TEST_GHC_VERSIONS ?= 9.0.2 9.6.6
 WITH_GHC = scripts/with-ghc.sh "$(GHC_VERSION)"
 
 .PHONY: all deps deps-core core core-test core-asan core-tsan test demo \
-        bench bench-core bench-rts bench-http ghc ghc-test hs-test check-patches clean
+        bench bench-core bench-rts bench-http bench-warp ghc ghc-test hs-test check-patches clean
 
 all: core
 
@@ -104,15 +104,19 @@ bench-core: deps-core
 	@bench/run-core.sh
 
 bench-rts: ghc
-	@scripts/install-deps.sh bench
-	@scripts/rts-bench.sh
+	@$(WITH_GHC) bash -c 'scripts/install-deps.sh bench && scripts/rts-bench.sh'
+
+# Warp's CPU per request; ghc-build.sh again so that the private package db
+# sees libghc-warp-dev, installed by the bench set.
+bench-warp: ghc
+	@$(WITH_GHC) bash -c 'scripts/install-deps.sh bench && scripts/ghc-build.sh && scripts/warp-bench.sh'
 
 bench-http: ghc
 	@scripts/install-deps.sh bench
 	@scripts/http-load.sh
 
 # Not in CI: load tests and timings want a quiet machine.
-bench: bench-core bench-rts bench-http
+bench: bench-core bench-rts bench-http bench-warp
 
 clean:
 	@for s in $$(cd $(BUILD) 2>/dev/null && ls -d *-root 2>/dev/null); do scripts/debian-root.sh $${s%-root} umount; done
