@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
 # A Debian root of another release, made once and reused, in which the
 # project's own scripts run natively: how a Debian 12 machine builds and
 # tests evmgr against the GHC of Debian 13 (and the other way round).

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: BSD-3-Clause
+#
 # Sourced by the scripts that talk to Debian's archive: where the machine's
 # own apt configuration says the archive is. No host is ever written in the
 # repository; the addresses come from /etc/apt.

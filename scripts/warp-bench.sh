@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
 # Warp: CPU time per request (part of `make bench`, not CI).
 # examples/warp/WarpHello.hs under wrk on loopback (keep-alive, CONNS
 # connections, DURATION seconds), for

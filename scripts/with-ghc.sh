@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
 # Runs a command where Debian's GHC VERSION is the machine's GHC: here, when
 # this machine's Debian release ships that GHC, or else in a root of the
 # Debian release that does (scripts/debian-root.sh: made once, reused).

@@ -1,3 +1,5 @@
+-- SPDX-License-Identifier: BSD-3-Clause
+--
 -- A minimal Warp server for the CPU-per-request benchmark
 -- (scripts/warp-bench.sh): one fixed plain-text answer per request.
 -- Usage: WarpHello PORT
