@@ -3,16 +3,26 @@
 #   make demo   the main job: build the core and the patched GHC, then run the
 #               same program on stock select, evmgr and -threaded side by side
 #   make test   every test: core suites (plain, ASan+UBSan, TSan), the Haskell
-#               binding (threaded and not), the patched GHC's end-to-end suite
+#               binding (threaded and not), the patched GHC's end-to-end suite,
+#               the last two for every GHC of TEST_GHC_VERSIONS
 #
 # Every target installs the Debian packages it needs first (idempotent).
+#
+# GHC versions (docs/ghc-versions.md): GHC_VERSION=9.0.2 (Debian 12) or 9.6.6
+# (Debian 13) makes ghc, ghc-test, hs-test and check-patches use that Debian
+# GHC: natively when it is this machine's, else in a root of the Debian
+# release that ships it (scripts/with-ghc.sh, scripts/debian-root.sh). Empty:
+# the machine's own.
 
 SHELL := /bin/bash
 JOBS ?= 2
 BUILD := build
+GHC_VERSION ?=
+TEST_GHC_VERSIONS ?= 9.0.2 9.6.6
+WITH_GHC = scripts/with-ghc.sh "$(GHC_VERSION)"
 
 .PHONY: all deps deps-core core core-test core-asan core-tsan test demo deb deb-test \
-        bench bench-core bench-rts bench-http ghc ghc-test hs-test check-patches clean
+        bench bench-core bench-rts bench-http bench-warp ghc ghc-test hs-test check-patches clean
 
 all: core
 
@@ -48,14 +58,14 @@ core-tsan: deps-core
 # The series and its self-contained export apply to Debian's source and to
 # the release tarball's layout.
 check-patches: ghc
-	@scripts/check-series.sh
+	@GHC_VERSION="$(GHC_VERSION)" scripts/check-series.sh
 
 ghc: deps
-	@scripts/ghc-build.sh
+	@$(WITH_GHC) scripts/ghc-build.sh
 
 ghc-test: ghc
-	@echo "== patched GHC: end-to-end suite"
-	@tests/e2e/run.sh
+	@echo "== patched GHC $(GHC_VERSION): end-to-end suite"
+	@$(WITH_GHC) tests/e2e/run.sh
 
 # ---- the patched GHC, full source build (docs/ghc-full.md) -------------------
 .PHONY: ghc-full test-ghc-full
@@ -80,11 +90,22 @@ deb-test: deb
 
 # ---- the Haskell binding ----------------------------------------------------
 hs-test: deps
-	@echo "== Haskell binding: build and test (threaded and non-threaded)"
-	@scripts/hs-test.sh
+	@echo "== Haskell binding $(GHC_VERSION): build and test (threaded and non-threaded)"
+	@$(WITH_GHC) bash -c 'scripts/install-deps.sh ghc && scripts/hs-test.sh'
+
+# ---- every GHC version ------------------------------------------------------
+# The patched GHC's e2e suite, the binding's tests and the series check, once
+# per version of TEST_GHC_VERSIONS (each natively or in its Debian root).
+.PHONY: ghc-test-versions hs-test-versions check-patches-versions
+ghc-test-versions:
+	@for v in $(TEST_GHC_VERSIONS); do $(MAKE) --no-print-directory ghc-test GHC_VERSION=$$v || exit 1; done
+hs-test-versions:
+	@for v in $(TEST_GHC_VERSIONS); do $(MAKE) --no-print-directory hs-test GHC_VERSION=$$v || exit 1; done
+check-patches-versions:
+	@for v in $(TEST_GHC_VERSIONS); do $(MAKE) --no-print-directory check-patches GHC_VERSION=$$v || exit 1; done
 
 # ---- everything -------------------------------------------------------------
-test: core-test core-asan core-tsan hs-test ghc-test check-patches deb-test
+test: core-test core-asan core-tsan hs-test-versions ghc-test-versions check-patches-versions deb-test
 
 demo: deps ghc
 	@scripts/demo.sh
@@ -93,15 +114,20 @@ bench-core: deps-core
 	@bench/run-core.sh
 
 bench-rts: ghc
-	@scripts/install-deps.sh bench
-	@scripts/rts-bench.sh
+	@$(WITH_GHC) bash -c 'scripts/install-deps.sh bench && scripts/rts-bench.sh'
+
+# Warp's CPU per request; ghc-build.sh again so that the private package db
+# sees libghc-warp-dev, installed by the bench set.
+bench-warp: ghc
+	@$(WITH_GHC) bash -c 'scripts/install-deps.sh bench && scripts/ghc-build.sh && scripts/warp-bench.sh'
 
 bench-http: ghc
 	@scripts/install-deps.sh bench
 	@scripts/http-load.sh
 
 # Not in CI: load tests and timings want a quiet machine.
-bench: bench-core bench-rts bench-http
+bench: bench-core bench-rts bench-http bench-warp
 
 clean:
-	rm -rf $(BUILD) dist-newstyle
+	@for s in $$(cd $(BUILD) 2>/dev/null && ls -d *-root 2>/dev/null); do scripts/debian-root.sh $${s%-root} umount; done
+	rm -rf $(BUILD) dist-newstyle dist-newstyle-*

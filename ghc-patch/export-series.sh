@@ -2,7 +2,10 @@
 # Writes a self-contained copy of the series, for `git am` (or `patch -p1`)
 # onto a GHC 9.0.2 tree, upstream's or Debian's:
 #
-#   ghc-patch/export-series.sh OUTDIR
+#   ghc-patch/export-series.sh OUTDIR [SERIES_DIR]
+#
+# SERIES_DIR (default ghc-patch/) picks another version's series, e.g.
+# ghc-patch/9.6.6 for GHC 9.6.6.
 #
 # The series in ghc-patch/ changes only GHC's own files; rts/ghc.mk then
 # finds the RTS adapter through EvmgrDir (it links rts/evmgr to
@@ -15,6 +18,7 @@ set -euo pipefail
 out=${1:?usage: $0 OUTDIR}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
+[ -n "${2:-}" ] && here=$(cd "$2" && pwd)
 patches=("$here"/[0-9][0-9][0-9][0-9]-*.patch)
 [ -f "${patches[0]}" ] || { echo "export-series: no patches in $here" >&2; exit 2; }
 total=$(( ${#patches[@]} + 1 ))

@@ -46,7 +46,8 @@
  *
  * ---------------------------------------------------------------------------*/
 
-#include "PosixSource.h"
+#include "evmgr/RtsVersion.h"
+#include EVMGR_POSIX_SOURCE_H
 #include "Rts.h"
 
 #include "RtsUtils.h"

@@ -13,7 +13,8 @@
  *
  * ---------------------------------------------------------------------------*/
 
-#include "PosixSource.h"
+#include "evmgr/RtsVersion.h"
+#include EVMGR_POSIX_SOURCE_H
 #include "Rts.h"
 
 #include "RtsUtils.h"
@@ -22,7 +23,11 @@
 #include "evmgr/IOHooks.h"
 
 #if !defined(THREADED_RTS)
-#include "AwaitEvent.h"
+#if EVMGR_GHC_IOMANAGER_LAYER
+#include "IOManager.h"      // awaitEvent(cap, wait)
+#else
+#include "AwaitEvent.h"     // awaitEvent(wait)
+#endif
 #include "posix/Select.h"
 #include "evmgr/EvMgrIO.h"
 #endif
@@ -134,7 +139,7 @@ showIOManager(void)
  * -------------------------------------------------------------------------- */
 
 void
-initIOManager(void)
+IOHOOK(initIOManager)(void)
 {
     evmgr_running = false;
     if (use_select || !EVMGR_KEY_FITS) {
@@ -159,7 +164,7 @@ initIOManager(void)
 }
 
 void
-exitIOManager(void)
+IOHOOK(exitIOManager)(void)
 {
     if (evmgr_running) {
         evmgrIOExit();
@@ -204,7 +209,7 @@ syncIOCancel(Capability *cap, StgTSO *tso)
 }
 
 bool
-anyPendingTimeoutsOrIO(void)
+IOHOOK(anyPendingTimeoutsOrIO)(void)
 {
     return USING_SELECT() ? selectAnyPending() : evmgrIOAnyPending();
 }
@@ -212,7 +217,11 @@ anyPendingTimeoutsOrIO(void)
 void
 awaitCompletedTimeoutsOrIO(bool wait)
 {
+#if EVMGR_GHC_IOMANAGER_LAYER
+    if (USING_SELECT()) awaitEvent(&MainCapability, wait);
+#else
     if (USING_SELECT()) awaitEvent(wait);
+#endif
     else                evmgrIOAwait(wait);
 }
 

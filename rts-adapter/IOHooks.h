@@ -25,7 +25,21 @@
 
 #pragma once
 
+#include "evmgr/RtsVersion.h"
+
 #include "BeginPrivate.h"
+
+/* IOHOOK(name): the name a hook has in the RTS it is compiled into. GHC 9.6
+ * and later define initIOManager, exitIOManager and anyPendingTimeoutsOrIO
+ * in their own hook layer (rts/IOManager.c, see EVMGR_GHC_IOMANAGER_LAYER in
+ * RtsVersion.h); there these three hooks are called by GHC's, as
+ * initIOManagerPosix etc. (the non-threaded POSIX I/O manager's half).
+ * Every other hook has the same name and shape in every version. */
+#if EVMGR_GHC_IOMANAGER_LAYER
+#define IOHOOK(name) name##Posix
+#else
+#define IOHOOK(name) name
+#endif
 
 /* ---- Start-up, option parsing (all ways) -------------------------------- */
 
@@ -46,12 +60,14 @@ const char *showIOManager(void);
 
 /* ---- Life cycle --------------------------------------------------------- */
 
-/* Creates the chosen I/O manager. Called by: initScheduler.
- * Post: the hooks below may be called. */
-void initIOManager(void);
+/* Creates the chosen I/O manager. Called by: initScheduler (9.0);
+ * initIOManager, late in hs_init_ghc (9.6). Post: the hooks below may be
+ * called. */
+void IOHOOK(initIOManager)(void);
 
-/* Frees it. Called by: freeScheduler, when no Haskell thread runs. */
-void exitIOManager(void);
+/* Frees it. Called by: freeScheduler (9.0), exitIOManager (9.6), when no
+ * Haskell thread runs. */
+void IOHOOK(exitIOManager)(void);
 
 /* In the child of forkProcess, before any thread is deleted: gives the
  * manager kernel objects of its own (Note [forkProcess] in EvMgrIO.c).
@@ -83,8 +99,13 @@ void syncIOCancel(Capability *cap, StgTSO *tso);
 
 /* True when some thread waits for I/O or a timeout (or for the blockedOnBadFD
  * exception it is owed). Called by: the scheduler (emptyThreadQueues,
- * scheduleCheckBlockedThreads), deleteAllThreads (assertion). */
-bool anyPendingTimeoutsOrIO(void);
+ * scheduleCheckBlockedThreads), deleteAllThreads (assertion); on 9.6 through
+ * GHC's anyPendingTimeoutsOrIO(cap->iomgr). */
+#if !EVMGR_GHC_IOMANAGER_LAYER
+bool IOHOOK(anyPendingTimeoutsOrIO)(void);
+#endif
+/* (9.6: GHC's rts/IOManager.h declares it, for its inline
+ * anyPendingTimeoutsOrIO; declaring it twice would trip -Wredundant-decls.) */
 
 /* Wakes the threads whose fds are ready or whose delays expired; with `wait`
  * blocks until at least one thread could be woken, a signal arrived or the
@@ -100,7 +121,8 @@ void interruptIOManager(void);
 /* ---- The GC -------------------------------------------------------------- */
 
 /* Evacuates every TSO pointer the I/O manager holds outside the heap
- * (Note [GC roots] in EvMgrIO.c). Called by: markScheduler. */
+ * (Note [GC roots] in EvMgrIO.c). Called by: markScheduler (9.0),
+ * markCapabilityIOManager (9.6). */
 void markIOManager(evac_fn evac, void *user);
 
 /* ---- Debugging ----------------------------------------------------------- */

@@ -3,6 +3,12 @@
 # compiler and libraries with the non-threaded RTS rebuilt from the patched
 # source (ghc-patch/*.patch, the evmgr I/O manager).
 #
+# The same for GHC 9.6.6, Debian 13's (series ghc-patch/9.6.6/, result in
+# build/ghc-9.6.6/; see "GHC versions" below for what differs). This script
+# runs natively, with the machine's Debian GHC; `make ghc GHC_VERSION=...`
+# runs it through scripts/with-ghc.sh, in a root of the Debian release that
+# ships that GHC when the machine's does not.
+#
 # Usage: scripts/ghc-build.sh [--force]
 #
 # Result: build/ghc/bin/{ghc,ghc-pkg,runghc,ghci}, wrappers like Debian's
@@ -30,22 +36,15 @@
 # touches /usr/lib/ghc or /var/lib/ghc.
 #
 # Environment: BUILD (default build/), GHC_RTS_WAYS, JOBS (max 2),
-#   EVMGR_RTS_DEBUG_INFO=1 (compile the rebuilt RTS objects with -g).
+#   EVMGR_RTS_DEBUG_INFO=1 (compile the rebuilt RTS objects with -g),
+#   GHC_VERSION (must be the machine's Debian GHC, the default).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
-PREFIX=$BUILD/ghc
-TOP=$PREFIX/lib
-SRCDIR=$BUILD/ghc-src            # apt-get source ghc (pristine, never edited)
-PATCHED=$BUILD/ghc-patched       # the directories the series touches, patched
-OBJ=$BUILD/ghc-rts               # per-way objects
-SYS=/usr/lib/ghc                 # Debian's GHC: read only
-SYSGHC=$SYS/bin/ghc
 EVMGR_INC=$ROOT/ffi
 ADAPTER=$ROOT/rts-adapter
-WAYS=${GHC_RTS_WAYS:-"v debug l dyn debug_dyn l_dyn"}
 JOBS=${JOBS:-2}
 [ "$JOBS" -gt 2 ] && JOBS=2
 FORCE=0
@@ -57,29 +56,84 @@ die() { echo "ghc-build: error: $*" >&2; exit 1; }
 
 # ---- 0. dependencies ---------------------------------------------------------
 "$ROOT/scripts/install-deps.sh" ghc
-[ -x "$SYSGHC" ] || die "$SYSGHC missing (Debian's ghc package)"
-[ "$("$SYSGHC" --numeric-version)" = 9.0.2 ] || die "need Debian's GHC 9.0.2"
+[ -x /usr/lib/ghc/bin/ghc ] || die "/usr/lib/ghc/bin/ghc missing (Debian's ghc package)"
+V=$(/usr/lib/ghc/bin/ghc --numeric-version)
+[ -z "${GHC_VERSION:-}" ] || [ "$GHC_VERSION" = "$V" ] \
+  || die "GHC_VERSION=$GHC_VERSION but this machine's Debian GHC is $V (use scripts/with-ghc.sh $GHC_VERSION $0)"
 [ -f "$EVMGR_INC/evmgr.h" ] || die "$EVMGR_INC/evmgr.h missing"
+
+# ---- GHC versions --------------------------------------------------------------
+# What differs between the Debian GHCs this script knows:
+#                 9.0.2 (Debian 12)           9.6.6 (Debian 13)
+#   built with    make (rts/ghc.mk)           Hadrian (rts/rts.cabal.in)
+#   series        ghc-patch/*.patch           ghc-patch/9.6.6/*.patch
+#   result        build/ghc                   build/ghc-9.6.6
+#   topdir        /usr/lib/ghc                /usr/lib/ghc/lib
+#   RTS libs      topdir/rts                  topdir/x86_64-linux-ghc-9.6.6/
+#                                             rts-1.0.2 (.a), .. (.so)
+#   non-threaded  v debug l, and _dyn         v debug, and _dyn (9.4 and
+#   ways                                      later trace in every way)
+# The RTS libraries' names and directories, and the libraries the shared RTS
+# links with, are read from the rts package's entry in Debian's package db.
+SYSGHC=/usr/lib/ghc/bin/ghc-$V          # the executable, not a wrapper
+[ -x "$SYSGHC" ] || SYSGHC=/usr/lib/ghc/bin/ghc
+# Debian's topdir (read only), from Debian's wrapper, which passes -B.
+SYS=$( { /usr/bin/ghc-"$V" --print-libdir || /usr/bin/ghc --print-libdir; } 2>/dev/null)
+[ -f "$SYS/settings" ] || die "cannot find Debian's GHC topdir (got '$SYS')"
+case "$V" in
+  9.0.2) SERIES=$ROOT/ghc-patch; sfx=""
+         ALL_WAYS="v debug l dyn debug_dyn l_dyn" ;;
+  9.6.6) SERIES=$ROOT/ghc-patch/$V; sfx="-$V"
+         ALL_WAYS="v debug dyn debug_dyn" ;;
+  *) die "Debian's GHC is $V: evmgr has patch series for GHC 9.0.2 and 9.6.6 only" ;;
+esac
+PREFIX=$BUILD/ghc$sfx
+TOP=$PREFIX/lib
+SRCDIR=$BUILD/ghc-src$sfx        # apt-get source ghc (pristine, never edited)
+PATCHED=$BUILD/ghc-patched$sfx   # the directories the series touches, patched
+OBJ=$BUILD/ghc-rts$sfx           # per-way objects
+WAYS=${GHC_RTS_WAYS:-$ALL_WAYS}
+HADRIAN=0; [ "$V" != 9.0.2 ] && HADRIAN=1
+
+# The rts package's entry in Debian's db: field NAME -> its value, one line.
+SYSRTSCONF=$(ls "$SYS"/package.conf.d/rts.conf "$SYS"/package.conf.d/rts-[0-9]*.conf 2>/dev/null | head -n1 || true)
+[ -f "$SYSRTSCONF" ] || die "no rts package in $SYS/package.conf.d"
+rts_field() {
+  awk -v f="$1:" '$1 == f { sub(/^[^:]*:[ \t]*/, ""); v = $0; on = 1; next }
+                   on && /^[ \t]/ { v = v " " $0; next } { on = 0 }
+                   END { gsub(/[ \t]+/, " ", v); print v }' "$SYSRTSCONF"
+}
+first_dir() { # FIELD -> its first directory, canonical; empty if none
+  local d; d=$(rts_field "$1" | cut -d' ' -f1)
+  if [ -n "$d" ]; then readlink -f "$d"; fi
+}
+RTS_HSLIB=$(rts_field hs-libraries)                     # HSrts, HSrts-1.0.2
+RTS_LIBDIR=$(first_dir library-dirs)
+RTS_DYNDIR=$(first_dir dynamic-library-dirs)            # none in 9.0.2's entry
+[ -n "$RTS_DYNDIR" ] || RTS_DYNDIR=$RTS_LIBDIR
+RTS_INCDIR=$(first_dir include-dirs)
+RTS_EXTRA_LIBS=$(rts_field extra-libraries)
+[ -f "$RTS_LIBDIR/lib$RTS_HSLIB.a" ] || die "no lib$RTS_HSLIB.a in $RTS_LIBDIR"
 
 # ---- 1. the source: apt-get source ghc, once ----------------------------------
 mkdir -p "$SRCDIR"
-SRC=$(find "$SRCDIR" -maxdepth 1 -type d -name 'ghc-9.0.2*' | head -n1)
+SRC=$(find "$SRCDIR" -maxdepth 1 -type d -name "ghc-$V*" | head -n1)
 if [ -z "$SRC" ] || [ ! -f "$SRC/rts/Schedule.c" ]; then
   log "fetching the GHC source (apt-get source ghc)"
   (cd "$SRCDIR" && apt-get source -qq ghc >/dev/null 2>&1) \
     || (cd "$SRCDIR" && apt-get source ghc)
-  SRC=$(find "$SRCDIR" -maxdepth 1 -type d -name 'ghc-9.0.2*' | head -n1)
-  [ -n "$SRC" ] && [ -f "$SRC/rts/Schedule.c" ] || die "apt-get source ghc gave no ghc-9.0.2 tree"
+  SRC=$(find "$SRCDIR" -maxdepth 1 -type d -name "ghc-$V*" | head -n1)
+  [ -n "$SRC" ] && [ -f "$SRC/rts/Schedule.c" ] || die "apt-get source ghc gave no ghc-$V tree"
 fi
 
 # ---- 2. the patched tree (only the top-level directories the series touches) --
-PATCHES=("$ROOT"/ghc-patch/[0-9][0-9][0-9][0-9]-*.patch)
-[ -f "${PATCHES[0]}" ] || die "no patches in ghc-patch/"
+PATCHES=("$SERIES"/[0-9][0-9][0-9][0-9]-*.patch)
+[ -f "${PATCHES[0]}" ] || die "no patches in $SERIES"
 pstamp=$(digest_of "${PATCHES[@]}")
-TREE=$PATCHED/ghc-9.0.2
+TREE=$PATCHED/ghc-$V
 if [ $FORCE = 1 ] || ! stamp_matches "$PATCHED/.stamp" "$pstamp"; then
-  log "applying ${#PATCHES[@]} patches"
-  "$ROOT/ghc-patch/check-patches.sh" "$SRC" >/dev/null
+  log "applying ${#PATCHES[@]} patches ($SERIES)"
+  "$ROOT/ghc-patch/check-patches.sh" "$SRC" "$SERIES" >/dev/null
   rm -rf "$PATCHED"
   mkdir -p "$TREE"
   dirs=$(sed -n 's|^+++ b/\([^/]*\)/.*|\1|p' "${PATCHES[@]}" | sort -u)
@@ -91,8 +145,10 @@ if [ $FORCE = 1 ] || ! stamp_matches "$PATCHED/.stamp" "$pstamp"; then
   cp "$SRC/utils/fs/fs.c" "$TREE/rts/fs.c"
   stamp_write "$PATCHED/.stamp" "$pstamp"
 fi
-# The RTS adapter, seen as rts/evmgr/ as rts/ghc.mk sees it in a full build.
+# The RTS adapter, seen as rts/evmgr/ as rts/ghc.mk sees it in a full build
+# (and the evmgr checkout as rts/evmgr-core, as rts/rts.cabal.in does).
 ln -sfn "$ADAPTER" "$TREE/rts/evmgr"
+[ $HADRIAN = 1 ] && ln -sfn "$ROOT" "$TREE/rts/evmgr-core"
 
 # Files whose objects must be rebuilt in the static ways: every .c/.cmm the
 # series touches under rts/, and the adapter's sources.
@@ -100,13 +156,16 @@ mapfile -t ADAPTER_SRCS < <(cd "$TREE" && ls rts/evmgr/*.c)
 mapfile -t TOUCHED < <( { sed -En 's#^[+]{3} b/(rts/.*[.](c|cmm))$#\1#p' "${PATCHES[@]}"
                           printf '%s\n' "${ADAPTER_SRCS[@]}"; } | sort -u)
 # A header change reaches objects we do not rebuild only through inline
-# functions or macros; the series changes two: emptyThreadQueues
-# (Schedule.h) and doneWithMsgThrowTo (Messages.h). Every source using one
-# in code the non-threaded ways compile must be rebuilt. (Messages.c calls
+# functions or macros. The 9.0.2 series changes two: emptyThreadQueues
+# (Schedule.h) and doneWithMsgThrowTo (Messages.h); the 9.6.6 series one,
+# anyPendingTimeoutsOrIO (IOManager.h). Every source using one in code the
+# non-threaded ways compile must be rebuilt. (Messages.c calls
 # doneWithMsgThrowTo only under #if defined(THREADED_RTS): never built here.)
+INLINE_CHANGED="emptyThreadQueues doneWithMsgThrowTo"
+[ $HADRIAN = 1 ] && INLINE_CHANGED=anyPendingTimeoutsOrIO
 nonthreaded_users() { # FUNC -> the rts/ sources using it outside THREADED_RTS-only code
   local f
-  for f in $(grep -rlw --include='*.c' --include='*.cmm' "$1" "$TREE/rts"); do
+  for f in $(grep -rlw --include='*.c' --include='*.cmm' --exclude-dir=win32 "$1" "$TREE/rts" | grep -v "^$TREE/rts/evmgr/"); do
     awk -v fn="$1" '
       /^[ \t]*#[ \t]*if/ { d++; thr[d] = ($0 ~ /^[ \t]*#[ \t]*if[ \t]+defined\(THREADED_RTS\)[ \t]*$/); next }
       /^[ \t]*#[ \t]*(else|elif)/ { thr[d] = 0; next }
@@ -119,7 +178,7 @@ nonthreaded_users() { # FUNC -> the rts/ sources using it outside THREADED_RTS-o
   done
   return 0
 }
-for fn in emptyThreadQueues doneWithMsgThrowTo; do
+for fn in $INLINE_CHANGED; do
   for f in $(nonthreaded_users "$fn"); do
     printf '%s\n' "${TOUCHED[@]}" | grep -qx "$f" || die "$f uses $fn (changed in a header by the series) but is not rebuilt"
   done
@@ -132,8 +191,11 @@ for e in "$SYS"/*; do
   case "$n" in package.conf.d|rts) continue ;; esac
   [ -L "$TOP/$n" ] || ln -sfn "$e" "$TOP/$n"
 done
-# rts/: symlink everything; the rebuilt libraries replace their symlinks below.
-for e in "$SYS"/rts/*; do
+# rts/: symlinks to Debian's RTS libraries (static and shared, which 9.6
+# keeps in two directories); the rebuilt libraries replace their symlinks
+# below.
+for e in "$RTS_LIBDIR"/* "$RTS_DYNDIR"/lib"$RTS_HSLIB"*.so; do
+  [ -e "$e" ] || continue
   n=$(basename "$e")
   [ -e "$TOP/rts/$n" ] || [ -L "$TOP/rts/$n" ] || ln -s "$e" "$TOP/rts/$n"
 done
@@ -143,40 +205,60 @@ done
 # Debian's db changed, so a libghc-*-dev package installed at any time is
 # seen at once, as by Debian's ghc: the check costs one stat(1).
 PKGDB=$TOP/package.conf.d
-install -m 755 "$ROOT/scripts/pkgdb-sync" "$TOP/evmgr-pkgdb-sync"
-rm -f "$PKGDB.copies/synced"   # the RTS directory may have moved: always redo
-"$TOP/evmgr-pkgdb-sync" "$SYS" "$TOP" "$TOP/rts" >/dev/null
 SYSDB=$(readlink -f "$SYS/package.conf.d")
+SYSGHCPKG=/usr/lib/ghc/bin/ghc-pkg
+# GHC 9.6 keeps the shared RTS in the same directory as the boot libraries'
+# shared objects. A program's RUNPATH lists the rts package's directory
+# last, so the stock RTS there would win: the packages whose shared objects
+# live there look for them in dyn/ instead, a mirror of that directory in
+# which the RTS's entries are those of rts/ (ours for the non-threaded ways).
+DYNMIRROR=""
+if [ "$RTS_DYNDIR" != "$RTS_LIBDIR" ] \
+   && ls "$RTS_DYNDIR"/*.so 2>/dev/null | grep -qv "/lib$RTS_HSLIB[_-]"; then
+  DYNMIRROR=$TOP/dyn
+  rm -rf "$DYNMIRROR.new"; mkdir -p "$DYNMIRROR.new"
+  for e in "$RTS_DYNDIR"/*; do
+    n=$(basename "$e")
+    case "$n" in lib"$RTS_HSLIB"[_-]*.so) ln -s "$TOP/rts/$n" "$DYNMIRROR.new/$n" ;;
+                 *) ln -s "$e" "$DYNMIRROR.new/$n" ;; esac
+  done
+  rm -rf "$DYNMIRROR"; mv "$DYNMIRROR.new" "$DYNMIRROR"
+fi
+install -m 755 "$ROOT/scripts/pkgdb-sync" "$TOP/evmgr-pkgdb-sync"
+SYNC=("$TOP/evmgr-pkgdb-sync" "$SYSDB" "$SYSGHCPKG" "$TOP" "$TOP/rts" $DYNMIRROR)
+rm -f "$PKGDB.copies/synced"   # the RTS directory may have moved: always redo
+"${SYNC[@]}" >/dev/null
+SYNC_CMD=$(printf '%q ' "${SYNC[@]}")
 
 # Wrappers, like Debian's /usr/bin ones.
 sync_check() { cat <<EOF
 # Debian's package db changed since the last sync? (scripts/pkgdb-sync)
 state=\$(stat -c %y "$SYSDB" 2>/dev/null)
 { read -r synced < "$PKGDB.copies/synced"; } 2>/dev/null || synced=
-[ "\$state" = "\$synced" ] || "$TOP/evmgr-pkgdb-sync" "$SYS" "$TOP" "$TOP/rts" >&2 || exit 1
+[ "\$state" = "\$synced" ] || $SYNC_CMD>&2 || exit 1
 EOF
 }
 cat > "$PREFIX/bin/ghc" <<EOF
 #!/bin/sh
-# GHC 9.0.2 with the evmgr non-threaded RTS (evmgr's scripts/ghc-build.sh)
+# GHC $V with the evmgr non-threaded RTS (evmgr's scripts/ghc-build.sh)
 $(sync_check)
 exec "$SYSGHC" -B"$TOP" \${1+"\$@"}
 EOF
 cat > "$PREFIX/bin/ghc-pkg" <<EOF
 #!/bin/sh
 $(sync_check)
-exec "$SYS/bin/ghc-pkg" --global-package-db "$PKGDB" \${1+"\$@"}
+exec "$SYSGHCPKG" --global-package-db "$PKGDB" \${1+"\$@"}
 EOF
 cat > "$PREFIX/bin/runghc" <<EOF
 #!/bin/sh
-exec "$SYS/bin/runghc" -f "$PREFIX/bin/ghc" \${1+"\$@"}
+exec /usr/lib/ghc/bin/runghc -f "$PREFIX/bin/ghc" \${1+"\$@"}
 EOF
 cat > "$PREFIX/bin/ghci" <<EOF
 #!/bin/sh
 exec "$PREFIX/bin/ghc" --interactive \${1+"\$@"}
 EOF
 chmod +x "$PREFIX/bin/ghc" "$PREFIX/bin/ghc-pkg" "$PREFIX/bin/runghc" "$PREFIX/bin/ghci"
-for n in ghc ghc-pkg runghc ghci; do ln -sfn "$n" "$PREFIX/bin/$n-9.0.2"; done
+for n in ghc ghc-pkg runghc ghci; do ln -sfn "$n" "$PREFIX/bin/$n-$V"; done
 
 # ---- 4. compiling RTS sources -------------------------------------------------
 # Flags of rts/ghc.mk + mk/ways.mk + mk/config.mk (GhcRtsHcOpts=-O2,
@@ -217,11 +299,17 @@ way_flags() { # $1 = way -> WAYF (WAY_<way>_HC_OPTS), CCOPT, HCOPT, COMMON, CFLA
   case "$base" in
     v) ;;
     l) WAYF+=(-eventlog) ;;
-    debug) WAYF+=(-optc-DDEBUG -ticky -DTICKY_TICKY -eventlog) ;;
+    debug) if [ $HADRIAN = 1 ]; then   # hadrian: wayGhcArgs, wayCcArgs, rtsPackageArgs
+             WAYF+=(-DDEBUG -optc-DDEBUG -ticky -DTICKY_TICKY -optc-DTICKY_TICKY)
+           else WAYF+=(-optc-DDEBUG -ticky -DTICKY_TICKY -eventlog); fi ;;
     *) die "unknown way $w" ;;
   esac
   if [ $dyn = 1 ]; then WAYF=(-fPIC -dynamic -optc-DDYNAMIC "${WAYF[@]}"); else WAYF=(-static "${WAYF[@]}"); fi
-  if [ "$base" = debug ]; then
+  if [ "$base" = debug ] && [ $HADRIAN = 1 ]; then
+    CCOPT=(-optc-fomit-frame-pointer -optc-O2 -optc-fno-omit-frame-pointer -optc-O0)
+    if [ "${EVMGR_RTS_DEBUG_INFO:-0}" = 1 ]; then CCOPT+=(-optc-g3); fi
+    HCOPT=(-O2)
+  elif [ "$base" = debug ]; then
     CCOPT=(-optc-O2 -optc-fomit-frame-pointer -optc-fno-omit-frame-pointer -optc-O0)
     if [ "${EVMGR_RTS_DEBUG_INFO:-0}" = 1 ]; then CCOPT+=(-optc-g3); fi
     HCOPT=(-O2 -O0)
@@ -230,8 +318,11 @@ way_flags() { # $1 = way -> WAYF (WAY_<way>_HC_OPTS), CCOPT, HCOPT, COMMON, CFLA
     if [ "${EVMGR_RTS_DEBUG_INFO:-0}" = 1 ]; then CCOPT+=(-optc-g); fi
     HCOPT=(-O2)
   fi
-  COMMON=(-I"$TREE/rts" -I"$TREE/rts/dist/build" -I"$SRC/utils/fs" -I"$SYS/include" -I"$EVMGR_INC"
+  COMMON=(-I"$TREE/rts" -I"$TREE/rts/dist/build" -I"$SRC/utils/fs" -I"$RTS_INCDIR" -I"$EVMGR_INC"
           -DCOMPILING_RTS -DFS_NAMESPACE=rts -this-unit-id rts -fno-warn-deprecated-flags)
+  # GHC 9.6 finds ghcversion.h through the rts package, which -this-unit-id
+  # rts hides (hadrian passes the same flag).
+  [ $HADRIAN = 1 ] && COMMON+=(-ghcversion-file="$RTS_INCDIR/ghcversion.h" -DRtsWay="\"rts_$w\"")
   CFLAGS=(-optc-Wall -optc-fno-strict-aliasing -optc-fno-common
           -optc-DCOMPILING_RTS -optc-DFS_NAMESPACE=rts "-optc-DRtsWay=\"rts_$w\"")
 }
@@ -305,9 +396,9 @@ fi
 
 libname() { # way -> file name of Debian's RTS library for it
   case "$1" in
-    v) echo libHSrts.a ;; debug) echo libHSrts_debug.a ;; l) echo libHSrts_l.a ;;
-    dyn) echo libHSrts-ghc9.0.2.so ;; debug_dyn) echo libHSrts_debug-ghc9.0.2.so ;;
-    l_dyn) echo libHSrts_l-ghc9.0.2.so ;;
+    v) echo "lib$RTS_HSLIB.a" ;; debug) echo "lib${RTS_HSLIB}_debug.a" ;; l) echo "lib${RTS_HSLIB}_l.a" ;;
+    dyn) echo "lib$RTS_HSLIB-ghc$V.so" ;; debug_dyn) echo "lib${RTS_HSLIB}_debug-ghc$V.so" ;;
+    l_dyn) echo "lib${RTS_HSLIB}_l-ghc$V.so" ;;
   esac
 }
 
@@ -323,7 +414,7 @@ build_static() {
   local objs=()
   for s in "${TOUCHED[@]}"; do objs+=("$d/$(basename "${s%.*}").$osuf"); done
   local stamp
-  stamp=$(digest_of "${objs[@]}" "${CORE_OBJS[@]}" "$SYS/rts/$lib")
+  stamp=$(digest_of "${objs[@]}" "${CORE_OBJS[@]}" "$RTS_LIBDIR/$lib")
   if [ ! -L "$TOP/rts/$lib" ] && stamp_matches "$d/.lib-stamp" "$stamp"; then
     log "$lib up to date"; return 0
   fi
@@ -331,7 +422,7 @@ build_static() {
   # by basename); new members (the adapter's, the event manager's) must not
   # exist yet.
   local members new c o
-  members=$(ar t "$SYS/rts/$lib")
+  members=$(ar t "$RTS_LIBDIR/$lib")
   new=$(for s in "${ADAPTER_SRCS[@]}" "${CORE_OBJS[@]}"; do b=${s##*/}; echo "${b%.*}"; done)
   for o in "${objs[@]}" "${CORE_OBJS[@]}"; do
     c=$(grep -cx "$(basename "$o")" <<<"$members" || true)
@@ -341,7 +432,7 @@ build_static() {
       [ "$c" = 1 ] || die "$lib has $c members named $(basename "$o")"
     fi
   done
-  cp "$SYS/rts/$lib" "$d/$lib.tmp"
+  cp "$RTS_LIBDIR/$lib" "$d/$lib.tmp"
   chmod u+w "$d/$lib.tmp"
   ar r "$d/$lib.tmp" "${objs[@]}" "${CORE_OBJS[@]}"
   ranlib "$d/$lib.tmp"
@@ -353,6 +444,7 @@ build_static() {
 
 # Dynamic way: the whole RTS, compiled -fPIC -dynamic, linked as rts/ghc.mk.
 rts_sources() { # the sources of Debian's RTS (rts/ghc.mk's rts_C_SRCS etc., Linux amd64)
+  if [ $HADRIAN = 1 ]; then rts_sources_hadrian; return; fi
   (cd "$TREE" && {
     ls rts/*.c rts/hooks/*.c rts/sm/*.c rts/eventlog/*.c rts/linker/*.c rts/linker/macho/*.c rts/posix/*.c \
        rts/evmgr/*.c 2>/dev/null \
@@ -365,19 +457,35 @@ rts_sources() { # the sources of Debian's RTS (rts/ghc.mk's rts_C_SRCS etc., Lin
   })
 }
 
-genapply() { # rts/dist/build/AutoApply.cmm, from utils/genapply (as rts/ghc.mk)
+rts_sources_hadrian() { # rts/rts.cabal.in's sources for Linux amd64, native adjustors
+  (cd "$TREE" && {
+    ls rts/*.c rts/hooks/*.c rts/sm/*.c rts/eventlog/*.c rts/linker/*.c rts/linker/macho/*.c rts/posix/*.c \
+       rts/evmgr/*.c \
+      | grep -vxE 'rts/version.c|rts/sm/(Evac|Scav)_thr.c'   # JS only; included by the threaded ways
+    echo rts/adjustor/AdjustorPool.c
+    echo rts/adjustor/NativeAmd64.c
+    echo rts/adjustor/NativeAmd64Asm.S
+    ls rts/*.cmm
+    echo rts/build/cmm/AutoApply.cmm
+  })
+}
+
+genapply() { # the RTS's AutoApply.cmm, from utils/genapply (as rts/ghc.mk / hadrian)
   local out=$TREE/rts/dist/build/AutoApply.cmm
+  [ $HADRIAN = 1 ] && out=$TREE/rts/build/cmm/AutoApply.cmm
   [ -f "$out" ] && return 0
   # genapply #includes ../../includes/{ghcconfig.h,...}: give it a tree in
   # which includes/ is the installed (generated) header directory.
   local gd=$OBJ/genapply
   rm -rf "$gd"; mkdir -p "$gd/utils/genapply" "$gd/out" "$(dirname "$out")"
   cp "$SRC/utils/genapply/Main.hs" "$gd/utils/genapply/"
-  ln -s "$SYS/include" "$gd/includes"
+  ln -s "$RTS_INCDIR" "$gd/includes"
   "$SYSGHC" -B"$SYS" -O0 -package pretty -package containers -outputdir "$gd/out" \
       -o "$gd/genapply" "$gd/utils/genapply/Main.hs" > "$gd/log" 2>&1 \
     || { cat "$gd/log" >&2; die "building genapply failed"; }
-  "$gd/genapply" > "$out.tmp" && mv "$out.tmp" "$out"
+  # 9.6's genapply reads the target's constants from DerivedConstants.h.
+  local args=(); [ $HADRIAN = 1 ] && args=("$RTS_INCDIR/DerivedConstants.h")
+  "$gd/genapply" "${args[@]}" > "$out.tmp" && mv "$out.tmp" "$out"
 }
 
 build_dyn() {
@@ -391,8 +499,8 @@ build_dyn() {
   want=$(for s in "${srcs[@]}"; do
            case "$s" in rts/evmgr/*) continue ;; esac  # the adapter: new
            b=${s##*/}; echo "${b%.*}.o"; done | sort)
-  have=$(ar t "$SYS/rts/libHSrts.a" | sort)
-  [ "$want" = "$have" ] || { diff <(echo "$want") <(echo "$have") >&2 || true; die "RTS source list does not match Debian's libHSrts.a"; }
+  have=$(ar t "$RTS_LIBDIR/lib$RTS_HSLIB.a" | sort)
+  [ "$want" = "$have" ] || { diff <(echo "$want") <(echo "$have") >&2 || true; die "RTS source list does not match Debian's lib$RTS_HSLIB.a"; }
   for s in "${srcs[@]}"; do echo "$s $d/${s%.*}.o"; done | run_jobs "$w"
   local objs=(); for s in "${srcs[@]}"; do objs+=("$d/${s%.*}.o"); done
   local stamp
@@ -403,9 +511,11 @@ build_dyn() {
   # rts/ghc.mk: ghc -this-unit-id rts -shared -dynamic -dynload deploy
   #   -no-auto-link-packages `cat rts/dist/libs.depend` objs -o lib
   # (libs.depend = the rts package's extra-libraries, -lffi with a system
-  # libffi), plus the evmgr core, which needs no C++ runtime library.
+  # libffi; hadrian links the same), plus the evmgr core, which needs no C++
+  # runtime library.
+  local extra=(); for l in $RTS_EXTRA_LIBS; do extra+=("-l$l"); done
   "$SYSGHC" -B"$SYS" -this-unit-id rts -shared -dynamic -dynload deploy -no-auto-link-packages \
-      -lm -lrt -ldl -lffi "${objs[@]}" "${CORE_OBJS[@]}" \
+      "${extra[@]}" "${objs[@]}" "${CORE_OBJS[@]}" \
       -optl-Wl,-soname,"$lib" -o "$d/$lib.tmp" > "$d/link.log" 2>&1 \
     || { cat "$d/link.log" >&2; die "linking $lib failed"; }
   rm -f "$TOP/rts/$lib"
@@ -415,6 +525,7 @@ build_dyn() {
 }
 
 for w in $WAYS; do
+  case " $ALL_WAYS " in *" $w "*) ;; *) die "GHC $V has no RTS way $w (it has: $ALL_WAYS)" ;; esac
   case "$w" in
     v|debug|l) build_static "$w" ;;
     dyn|debug_dyn|l_dyn) build_dyn "$w" ;;

@@ -6,12 +6,21 @@
 #                                 and `cabal check`
 #
 # Non-interactive; exits non-zero on the first failure. `make test` calls it.
+# With a GHC other than 9.0.2 (GHC_VERSION, set by scripts/with-ghc.sh, or
+# the ghc on PATH), cabal builds into dist-newstyle-$GHC_VERSION, so the two
+# compilers' builds in one checkout never invalidate each other.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 flags=()
+builddir=dist-newstyle
+GHC_VERSION=${GHC_VERSION:-$(ghc --numeric-version 2>/dev/null || true)}
+if [ -n "${GHC_VERSION:-}" ] && [ "$GHC_VERSION" != 9.0.2 ]; then
+  builddir=dist-newstyle-$GHC_VERSION
+  flags+=(--builddir="$builddir")
+fi
 
 scripts/hs-setup.sh
 eval "$(scripts/hs-setup.sh --env)"
@@ -23,7 +32,7 @@ export CABAL_DIR
 # it tracks neither headers nor options. When any input of the C++ part
 # changed since the last run, drop the package's build directory so nothing
 # stale gets linked.
-stamp=dist-newstyle/evmgr-core-inputs.sha256
+stamp=$builddir/evmgr-core-inputs.sha256
 sum=$( { find ffi rts-manager hs-binding/cbits/ -follow -type f \
            \( -name '*.h' -o -name '*.hpp' -o -name '*.cpp' \) -print0 |
          sort -z | xargs -0 sha256sum
@@ -31,11 +40,11 @@ sum=$( { find ffi rts-manager hs-binding/cbits/ -follow -type f \
          echo "flags: ${flags[*]:-}"; } | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
   echo "hs-test: C++ inputs changed: rebuilding the evmgr package from scratch" >&2
-  rm -rf dist-newstyle/build/*/ghc-*/evmgr-* dist-newstyle/cache
+  rm -rf "$builddir"/build/*/ghc-*/evmgr-* "$builddir"/cache
 fi
 
 cabal build all -j2 "${flags[@]}"
-mkdir -p dist-newstyle && echo "$sum" >"$stamp"
+mkdir -p "$builddir" && echo "$sum" >"$stamp"
 # --keep-going: a failure in one RTS flavour still runs the other.
 cabal test all -j1 --keep-going "${flags[@]}" --test-show-details=direct
 echo "hs-test: OK" >&2

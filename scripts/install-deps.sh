@@ -4,9 +4,11 @@
 # Usage: scripts/install-deps.sh [core|ghc|bench|deb|all]
 #   core  the C++ core: compilers, CMake, Boost, GoogleTest, Google Benchmark,
 #         libev and libevent (benchmark baselines)
-#   ghc   adds GHC 9.0.2, cabal and the Haskell libraries the binding and the
-#         examples use, plus the deb-src entry `apt-get source ghc` needs
-#   bench the load generator and plotting tools `make bench` uses
+#   ghc   adds Debian's GHC (9.0.2 on Debian 12, 9.6.6 on Debian 13), cabal
+#         and the Haskell libraries the binding and the examples use, the
+#         C++ compiler and headers the RTS fast path needs for the core, plus
+#         the deb-src entry `apt-get source ghc` needs
+#   bench the load generator, plotting tools and Warp `make bench` uses
 #   deb   what `make deb` and its test use (dpkg-dev, lintian)
 #   all   core and ghc (default)
 #
@@ -20,8 +22,9 @@ core_pkgs=(g++ clang cmake make pkg-config libboost-dev libgtest-dev libgmock-de
            libbenchmark-dev libev-dev libevent-dev)
 ghc_pkgs=(ghc cabal-install strace libghc-tasty-dev libghc-tasty-hunit-dev
           libghc-tasty-quickcheck-dev libghc-quickcheck2-dev libghc-network-dev
-          dpkg-dev patch)
-bench_pkgs=(wrk gnuplot-nox)
+          dpkg-dev patch
+          g++ libboost-dev bc)   # the RTS fast path compiles the C++ core; e2e uses bc
+bench_pkgs=(wrk gnuplot-nox libghc-warp-dev)   # warp: scripts/warp-bench.sh
 deb_pkgs=(dpkg-dev lintian)
 
 case "$what" in
@@ -38,25 +41,8 @@ if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 
 # `apt-get source ghc` needs a deb-src line; add one beside the machine's
 # own sources rather than editing them, for the archive those sources
-# already use (never a host written here).
-archive_of() { # CODENAME -> the URI of the machine's `deb` entry for it
-  local codename=$1 f
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    awk -v want="$codename" 'BEGIN { RS = ""; FS = "\n" }
-      { types = ""; uris = ""; suites = ""
-        for (i = 1; i <= NF; i++) {
-          if ($i ~ /^Types:/)  { types = $i }
-          if ($i ~ /^URIs:/)   { uris = $i;   sub(/^URIs:[ \t]*/, "", uris) }
-          if ($i ~ /^Suites:/) { suites = " " $i " " }
-        }
-        split(uris, u, /[ \t]+/)
-        if (types ~ /[ \t]deb([ \t]|$)/ && suites ~ ("[ \t]" want "[ \t]") && u[1] != "") { print u[1]; exit }
-      }' "$f"
-  done
-  grep -hE '^[[:space:]]*deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-    sed -E 's/\[[^]]*\]//' | awk -v want="$codename" '$3 == want { print $2 }'
-}
+# already use (never a host written here; scripts/lib-archive.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/lib-archive.sh"
 src_list=/etc/apt/sources.list.d/evmgr-deb-src.sources
 need_update=0
 if { [ "$what" = ghc ] || [ "$what" = all ]; } && [ ! -f "$src_list" ]; then

@@ -139,7 +139,7 @@ set -e
 case "\$1" in
   configure|triggered)
     rm -f /var/lib/$PKG/package.conf.d.copies/synced
-    /usr/lib/$PKG/pkgdb-sync $SYS /var/lib/$PKG $top/rts >/dev/null
+    /usr/lib/$PKG/pkgdb-sync /var/lib/ghc/package.conf.d $SYS/bin/ghc-pkg /var/lib/$PKG $top/rts >/dev/null
     ;;
 esac
 EOF

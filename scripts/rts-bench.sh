@@ -11,15 +11,21 @@
 # threadDelay spread over one second.
 # Output: build/bench/rts.md (tables), build/bench/rts-pingpong.dat, and
 # docs/img/wakeups.svg (plot, gnuplot).
+# GHC_VERSION (other than 9.0.2; run it where that GHC is native:
+# scripts/with-ghc.sh) uses build/ghc-<version> and writes
+# build/bench-<version>/ and docs/img/wakeups-<version>.svg instead.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Unset: the machine's own Debian GHC (natively on Debian 13: 9.6.6).
+GHC_VERSION=${GHC_VERSION:-$(/usr/lib/ghc/bin/ghc --numeric-version 2>/dev/null || true)}
+vsfx=""; [ -n "${GHC_VERSION:-}" ] && [ "$GHC_VERSION" != 9.0.2 ] && vsfx=-$GHC_VERSION
 
 NS=${NS:-"1 10 100 500 1000 2000 5000 9000 10000"}
 SLEEPERS=${SLEEPERS:-"10000 100000 1000000"}
 HOPS=${HOPS:-60000}
 TIME_LIMIT=${TIME_LIMIT:-120}
 REPEAT=${REPEAT:-3}
-out=build/bench/rts
+out=build/bench$vsfx/rts
 mkdir -p "$out" docs/img
 ulimit -n "$(ulimit -Hn)"
 
@@ -27,7 +33,7 @@ ulimit -n "$(ulimit -Hn)"
 build() { compile_hs "$out" "$1" "$2" examples/demo/WakeDemo.hs "${@:3}"; }
 echo "rts-bench: compiling WakeDemo three ways" >&2
 build stock /usr/bin/ghc
-build patched build/ghc/bin/ghc
+build patched "build/ghc$vsfx/bin/ghc"
 build threaded /usr/bin/ghc -threaded
 
 runtimes="select evmgr-epoll evmgr-poll threaded"
@@ -54,8 +60,8 @@ measure() { # runtime args...
   echo "$best"
 }
 
-md=build/bench/rts.md
-dat=build/bench/rts-pingpong.dat
+md=build/bench$vsfx/rts.md
+dat=build/bench$vsfx/rts-pingpong.dat
 echo "# N $runtimes" >"$dat"
 {
   echo "### Ping-pong: wake-ups per second (best of $REPEAT)"
@@ -99,7 +105,7 @@ done
 if command -v gnuplot >/dev/null; then
   gnuplot <<GP
 set terminal svg size 800,480 dynamic font "sans,12"
-set output "docs/img/wakeups.svg"
+set output "docs/img/wakeups$vsfx.svg"
 set title "threadWaitRead ping-pong: wake-ups per second vs waiting threads"
 set xlabel "threads waiting (N)"
 set ylabel "wake-ups per second"
@@ -112,6 +118,6 @@ plot "$dat" using 1:2 with linespoints title "stock select", \
      "" using 1:4 with linespoints title "evmgr poll", \
      "" using 1:5 with linespoints title "stock -threaded"
 GP
-  echo "rts-bench: plot written to docs/img/wakeups.svg" >&2
+  echo "rts-bench: plot written to docs/img/wakeups$vsfx.svg" >&2
 fi
 cat "$md"

@@ -12,6 +12,7 @@
 --   WakeDemo sleepers N    N threads in threadDelay, spread over one second
 --
 -- Prints one line: "<what> <wake-ups> <seconds> <wake-ups per second>".
+{-# LANGUAGE CPP #-}
 module Main (main) where
 
 import Control.Concurrent
@@ -41,12 +42,20 @@ main = do
 -- to the next thread's pipe. One thread is runnable at a time, so every hop
 -- is a full trip through the scheduler's wait: select's cost per hop grows
 -- with N (it rebuilds its fd sets from all N waiters), evmgr's should not.
+-- unix 2.8 (GHC 9.6) dropped openFd's file-mode argument.
+openFdRW :: FilePath -> IO Fd
+#if MIN_VERSION_unix(2,8,0)
+openFdRW path = openFd path ReadWrite defaultFileFlags {nonBlock = True}
+#else
+openFdRW path = openFd path ReadWrite Nothing defaultFileFlags {nonBlock = True}
+#endif
+
 pipes :: Int -> Int -> IO ()
 pipes n laps = do
   fds <- withFifoDir $ \dir -> forM [1 .. n] $ \i -> do
     let path = dir ++ "/" ++ show i
     createNamedPipe path (ownerReadMode `unionFileModes` ownerWriteMode)
-    openFd path ReadWrite Nothing defaultFileFlags {nonBlock = True}
+    openFdRW path
   -- The directory is gone already (open FIFOs outlive their names), so
   -- nothing is left behind even when select aborts the program.
   let readers = fds

@@ -1,3 +1,4 @@
+{-# LANGUAGE CPP #-}
 -- Readiness on pipes and socketpairs, for read and for write; a writer
 -- blocked on a full pipe wakes when it is drained; several threads waiting
 -- on one fd all wake; regular files are ready at once.
@@ -22,6 +23,14 @@ fillPipe w = go 0
         Right k -> go (n + fromIntegral k)
 
 type ByteCount' = ByteCount
+
+-- unix 2.8 (GHC 9.6) dropped openFd's file-mode argument.
+openFd' :: FilePath -> OpenMode -> IO Fd
+#if MIN_VERSION_unix(2,8,0)
+openFd' path mode = openFd path mode defaultFileFlags
+#else
+openFd' path mode = openFd path mode Nothing defaultFileFlags
+#endif
 
 main :: IO ()
 main = do
@@ -81,9 +90,9 @@ main = do
   close a >> close b
 
   -- regular files are ready at once, for read and for write
-  h <- openFd "/proc/self/exe" ReadOnly Nothing defaultFileFlags
+  h <- openFd' "/proc/self/exe" ReadOnly
   withTimeoutOrDie 2000000 "regular file read readiness" (threadWaitRead h)
-  tmp <- openFd "/dev/null" WriteOnly Nothing defaultFileFlags
+  tmp <- openFd' "/dev/null" WriteOnly
   withTimeoutOrDie 2000000 "/dev/null write readiness" (threadWaitWrite tmp)
   closeFd h >> closeFd tmp
   pass "pipes"
