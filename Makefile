@@ -54,6 +54,34 @@ core-tsan: deps-core
 	@cmake --build $(BUILD)/tsan -j $(JOBS)
 	@cd $(BUILD)/tsan && ctest --output-on-failure -j $(JOBS)
 
+# ---- reliability: fuzzing, fault injection, soak (docs/reliability.md) -------
+# core-fuzz: the C ABI fuzzer (clang/libFuzzer, ASan+UBSan) for FUZZ_SECONDS
+# per back-end with a fixed seed, from the committed corpus; `make fuzz` is
+# the same for longer. The core's fault sweep is a ctest (label fault) of
+# every core build; fault-e2e runs the patched GHC's programs under it.
+FUZZ_SECONDS ?= 60
+.PHONY: core-fuzz fuzz fault-e2e soak
+core-fuzz: deps-core
+	@echo "== core: C ABI fuzzer, $(FUZZ_SECONDS) s per back-end ($(BUILD)/fuzz)"
+	@cmake -S . -B $(BUILD)/fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVMGR_SANITIZE=address -DEVMGR_FUZZ=ON \
+	  -DEVMGR_BUILD_TESTS=OFF -DEVMGR_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(BUILD)/fuzz -j $(JOBS) --target capi_fuzz capi_fuzz_kqemu
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz/work $(BUILD)/fuzz/tests/fuzz/capi_fuzz \
+	  $(BUILD)/fuzz/tests/fuzz/capi_fuzz_kqemu
+
+fuzz:
+	@$(MAKE) --no-print-directory core-fuzz FUZZ_SECONDS=$${FUZZ_SECONDS_LONG:-1800}
+
+fault-e2e: core ghc
+	@echo "== patched GHC: e2e programs under fault injection"
+	@scripts/fault-e2e.sh
+
+# Not in CI: SOAK_SECONDS (default 600) of load; report in build/soak/.
+soak: ghc
+	@scripts/install-deps.sh bench
+	@scripts/soak.sh
+
 # ---- the patched GHC --------------------------------------------------------
 # The series and its self-contained export apply to Debian's source and to
 # the release tarball's layout.
@@ -105,7 +133,7 @@ check-patches-versions:
 	@for v in $(TEST_GHC_VERSIONS); do $(MAKE) --no-print-directory check-patches GHC_VERSION=$$v || exit 1; done
 
 # ---- everything -------------------------------------------------------------
-test: core-test core-asan core-tsan hs-test-versions ghc-test-versions check-patches-versions deb-test
+test: core-test core-asan core-tsan core-fuzz hs-test-versions ghc-test-versions fault-e2e check-patches-versions deb-test
 
 demo: deps ghc
 	@scripts/demo.sh

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 //
-// evmgr_bench: the core's benchmark (GitHub issue 2), modelled on libev's
+// evmgr_bench: the core's benchmark, modelled on libev's
 // bench.c (Niels Provos, Marc Lehmann).
 //
 //   evmgr_bench pipes [--reps R] [--writes W] [--n 100,1000,10000] [--a 1,100]
@@ -512,7 +512,7 @@ int mode_pipes(int reps, long writes, const std::vector<int>& ns, const std::vec
     std::printf(" %.0f (%.2fx) |", row.cpu[li], row.cpu[li] / row.cpu[kRaw]);
   });
   if (libs.size() == 6) {
-    std::printf("\n### fd-event targets (issue 2): paired per-repetition ratios, median "
+    std::printf("\n### fd-event targets: paired per-repetition ratios, median "
                 "[quartiles] over %d runs\n\n",
                 reps);
     std::printf("| N | A | timers | fds | evmgr persistent / raw epoll LT | <= 1.25 | evmgr "
@@ -651,7 +651,7 @@ int mode_timers(int reps, int count) {
   row("evmgr (evmgr_timer_add_at, absolute)", tevat, false);
   row("libev (ev_timer_start/stop, ev_run)", tlibev, false);
   row("libevent (event_add/del, event_base_loop)", tlibevent, false);
-  std::printf("\nTarget (issue 2): evmgr timers not slower than libev. evmgr malloc calls during "
+  std::printf("\nTarget: evmgr timers not slower than libev. evmgr malloc calls during "
               "the timed phases after warm-up (insert, cancel, insert, expire of %d timers): "
               "%" PRIu64 " (worst run).\n\n",
               count, worst_mallocs);

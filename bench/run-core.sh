@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# Builds evmgr_bench in Release and runs the core benchmark (GitHub issue 2):
+# Builds evmgr_bench in Release and runs the core benchmark:
 # fd events vs raw epoll / libev / libevent, timers, memory, steady-state
 # allocations. Writes a markdown report to $OUT (default
 # build/bench-core/results.md) and to stdout.

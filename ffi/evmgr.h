@@ -59,7 +59,13 @@ typedef enum evmgr_backend {
   EVMGR_BACKEND_AUTO = 0,   /* best available: epoll, else kqueue, else poll */
   EVMGR_BACKEND_EPOLL = 1,  /* Linux */
   EVMGR_BACKEND_KQUEUE = 2, /* FreeBSD, macOS, other BSDs */
-  EVMGR_BACKEND_POLL = 3    /* poll(2): portable, O(n) per wait */
+  EVMGR_BACKEND_POLL = 3,   /* poll(2): portable, O(n) per wait */
+  /* Not a back-end: widens the enum's range to every int, so that a caller
+   * passing an unknown number gets EINVAL (or 0, or NULL) from the functions
+   * below rather than undefined behaviour in the C++ core (in C++ an
+   * unscoped enum's valid values are only those that fit its enumerators'
+   * bits). Keep it last. */
+  EVMGR_BACKEND_INT_RANGE_ = -0x7fffffff - 1
 } evmgr_backend;
 
 /* Event bits: in interest masks (READ, WRITE) and in delivered events. */

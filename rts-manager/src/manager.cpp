@@ -56,6 +56,8 @@
 // thread that may have held it at fork time does not exist in the child.
 #include "evmgr/manager.hpp"
 
+#include <fcntl.h>
+
 #include <cerrno>
 #include <new>
 #include <type_traits>
@@ -63,6 +65,11 @@
 #include "evmgr/clock.hpp"
 
 namespace evmgr {
+
+namespace manager_detail {
+// Whether fd names an open file (EBADF is the only answer that says no).
+bool fd_is_open(int fd) noexcept { return ::fcntl(fd, F_GETFD) != -1 || errno != EBADF; }
+}  // namespace manager_detail
 
 // The longest wait poll() turns into zero-timeout polls (Note [Timer slack]).
 constexpr std::int64_t kMaxSpinNs = 1'000'000;
@@ -294,6 +301,10 @@ int Manager::register_fd(int fd, Events interest, bool persistent, std::uintptr_
   if (fd < 0) return EBADF;
   if (interest == 0 || (interest & ~kInterestMask) != 0) return EINVAL;
   LockGuard lock(mu_);
+  // The table grows to hold fd: a number beyond it must name an open file
+  // first, or a stray number (INT_MAX) would grow it by gigabytes only to
+  // fail with EBADF. One fcntl, and only when the table grows.
+  if (fds_.find(fd) == nullptr && !manager_detail::fd_is_open(fd)) return EBADF;
   // Everything that can run out of memory first, so nothing below fails
   // half-way for want of it.
   FdSlot* slot = fds_.get(fd);

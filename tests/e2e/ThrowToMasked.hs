@@ -84,10 +84,14 @@ maskedWait what wait release = do
   ready <- newEmptyMVar
   stage <- newIORef "started"
   res <- newEmptyMVar
+  -- After its masked wait the target blocks (interruptibly) for good, so
+  -- the exception always finds it, however late the killer runs.
+  never <- newEmptyMVar :: IO (MVar ())
   t <- forkIO $ (do uninterruptibleMask_ $ do
                       putMVar ready ()
                       wait
                       writeIORef stage "waited"
+                    takeMVar never
                     putMVar res "not killed")
                 `catch` \(e :: AsyncException) -> putMVar res (show e)
   takeMVar ready
@@ -109,6 +113,7 @@ maskedWait what wait release = do
   check (s == "waited") (what ++ ": the exception cut the masked wait short")
   when (early == Nothing) $
     withTimeoutOrDie 5000000 (what ++ ": killThread") (takeMVar killed)
+  putMVar never ()  -- keeps `never` alive until here: no BlockedIndefinitely
 
 -- The target, masked interruptibly, has an exception pending when it
 -- blocks on an MVar: threadPaused raises it (maybePerformBlockedException).
