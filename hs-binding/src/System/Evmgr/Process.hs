@@ -21,8 +21,9 @@
 -- * Elsewhere, or when @pidfd_open@ is refused (old kernel, seccomp, out
 --   of fds), it falls back to 'WatchSigchld': a @SIGCHLD@ handler (installed
 --   once, chaining to a handler installed before it) bumps a counter, and
---   each waiter tries a non-blocking @waitpid@ of its own child whenever
---   the counter changes, and every 100 ms in any case. Setting the
+--   one reaper thread tries a non-blocking @waitpid@ of every child waited
+--   for this way whenever the counter changes, and every 100 ms in any
+--   case. Setting the
 --   environment variable @EVMGR_PROCESS_WATCH=sigchld@ forces the fallback.
 --
 -- == No double reap, no lost status
@@ -55,15 +56,18 @@ module System.Evmgr.Process
   ) where
 
 import Control.Concurrent.MVar (withMVar)
-import Control.Exception (bracket, mask_)
-import Control.Monad (when)
+import Control.Concurrent (forkIO)
+import Control.Exception (SomeException, bracket, finally, mask_, throwIO, try)
+import Control.Monad (void, when)
+import Data.IORef (IORef, atomicModifyIORef', newIORef, readIORef)
+import qualified Data.IntMap.Strict as IM
 import Foreign.C.Error (Errno (..), errnoToIOError)
 import Foreign.C.Types (CInt (..))
 import Foreign.Marshal.Alloc (alloca)
 import Foreign.Ptr (Ptr)
 import Foreign.Storable (peek)
-import GHC.Conc (TVar, atomically, newTVarIO, orElse, readTVar, readTVarIO,
-                 retry, writeTVar)
+import GHC.Conc (TVar, atomically, labelThread, newTVarIO, orElse, readTVar,
+                 readTVarIO, retry, writeTVar)
 import System.Environment (lookupEnv)
 import System.Exit (ExitCode (..))
 import System.IO.Unsafe (unsafePerformIO)
@@ -195,11 +199,13 @@ sigchldInstalled :: MV.MVar Bool
 sigchldInstalled = unsafePerformIO (MV.newMVar False)
 {-# NOINLINE sigchldInstalled #-}
 
--- | Installs the SIGCHLD handler once. A handler installed before (with
+-- | Installs the SIGCHLD handler and starts the reaper thread, once. A handler installed before (with
 -- "System.Posix.Signals") still runs, after ours.
 ensureSigchld :: IO ()
 ensureSigchld = MV.modifyMVar_ sigchldInstalled $ \done -> do
   when (not done) $ do
+    t <- forkIO reaper
+    labelThread t "evmgr SIGCHLD reaper"
     let bump = atomically (readTVar sigchldCount >>= writeTVar sigchldCount . (+ 1))
     rec_ <- MV.newEmptyMVar
     old <- installHandler sigCHLD (Catch (bump >> MV.readMVar rec_ >>= id)) Nothing
@@ -209,21 +215,63 @@ ensureSigchld = MV.modifyMVar_ sigchldInstalled $ \done -> do
       _ -> return ()
   return True
 
--- | Waits with the SIGCHLD counter: read it, try to reap, then wait for a
--- change (or 100 ms). A SIGCHLD after the read changes the counter, so no
--- exit is missed; the poll covers signals lost to a handler someone else
--- installed later.
+-- | A waiter of the fallback: its handle and where its result goes.
+data Waiter = Waiter ProcessHandle (MV.MVar (Either SomeException ExitCode))
+
+-- | The children waited for through the fallback, by a key of the wait.
+sigchldWaiters :: IORef (IM.IntMap Waiter)
+sigchldWaiters = unsafePerformIO (newIORef IM.empty)
+{-# NOINLINE sigchldWaiters #-}
+
+sigchldNext :: IORef Int
+sigchldNext = unsafePerformIO (newIORef 0)
+{-# NOINLINE sigchldNext #-}
+
+-- | Waits through the SIGCHLD fallback. One reaper thread (started with the
+-- handler) does the work: on each change of the counter, and every 100 ms,
+-- it tries a non-blocking reap of every registered child and hands each
+-- reaped one's code to its waiter. (A waiter per child, each woken by
+-- every SIGCHLD, made a thousand children cost a million reap attempts
+-- and stalled a non-threaded program for hundreds of milliseconds.) The
+-- waiter registers before a second reap attempt of its own, so an exit
+-- after that attempt is the reaper's to see.
 viaSigchld :: ProcessHandle -> IO ExitCode
 viaSigchld ph = do
   ensureSigchld
-  let go = do
-        c <- readTVarIO sigchldCount
-        r <- reap ph
-        case r of
-          Just e -> return e
-          Nothing -> do
-            t <- registerDelay 100000
-            atomically $ (readTVar sigchldCount >>= \c' -> when (c' == c) retry)
-                `orElse` (readTVar t >>= \fired -> when (not fired) retry)
-            go
-  go
+  res <- MV.newEmptyMVar
+  k <- atomicModifyIORef' sigchldNext (\n -> (n + 1, n))
+  let unregister = atomicModifyIORef' sigchldWaiters (\ws -> (IM.delete k ws, ()))
+  r <- (do atomicModifyIORef' sigchldWaiters (\ws -> (IM.insert k (Waiter ph res) ws, ()))
+           again <- try (reap ph)
+           case again of
+             Right (Just e) -> return (Right e)
+             Left ex -> return (Left ex)
+             Right Nothing -> MV.takeMVar res)
+       `finally` unregister
+  either throwIO return r
+
+-- | The reaper thread's loop.
+reaper :: IO ()
+reaper = do
+  c <- readTVarIO sigchldCount
+  ws <- readIORef sigchldWaiters
+  mapM_ tryOne (IM.elems ws)
+  t <- registerDelay 100000
+  atomically $ (readTVar sigchldCount >>= \c' -> when (c' == c) retry)
+      `orElse` (readTVar t >>= \fired -> when (not fired) retry)
+  reaper
+  where
+    tryOne (Waiter ph res) = do
+      -- Skip a handle whose waitpidLock is held (process's own blocking
+      -- waitForProcess): that wait stores the code; a later round sees it.
+      r <- try (reapUnlessBusy ph)
+      case r of
+        Right Nothing -> return ()
+        Right (Just e) -> void (MV.tryPutMVar res (Right e))
+        Left ex -> void (MV.tryPutMVar res (Left ex))
+
+-- | 'reap', or 'Nothing' at once if the handle's waitpidLock is taken.
+reapUnlessBusy :: ProcessHandle -> IO (Maybe ExitCode)
+reapUnlessBusy ph = do
+  busy <- MV.isEmptyMVar (waitpidLock ph)
+  if busy then return Nothing else reap ph
