@@ -77,8 +77,8 @@ import System.Process.Internals (ProcessHandle (..), ProcessHandle__ (..),
                                  endDelegateControlC, modifyProcessHandle)
 
 import qualified Control.Concurrent.MVar as MV
-import System.Evmgr (getSystemManager, waitRead)
-import System.Evmgr.Timer (registerDelay)
+import System.Evmgr (getSystemManager, registerTimeout, unregisterTimeout,
+                     waitRead)
 
 foreign import ccall unsafe "evmgr_hs_pidfd_open"
   c_pidfd_open :: CInt -> IO CInt
@@ -256,9 +256,14 @@ reaper = do
   c <- readTVarIO sigchldCount
   ws <- readIORef sigchldWaiters
   mapM_ tryOne (IM.elems ws)
-  t <- registerDelay 100000
+  -- The 100 ms poll: a timeout per round, cancelled after the round's
+  -- wait (a registerDelay per round left one pending per signal).
+  mgr <- getSystemManager
+  t <- newTVarIO False
+  k <- registerTimeout mgr 100000 (atomically (writeTVar t True))
   atomically $ (readTVar sigchldCount >>= \c' -> when (c' == c) retry)
       `orElse` (readTVar t >>= \fired -> when (not fired) retry)
+  unregisterTimeout mgr k
   reaper
   where
     tryOne (Waiter ph res) = do
