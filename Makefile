@@ -84,7 +84,7 @@ hs-test: deps
 	@scripts/hs-test.sh
 
 # ---- everything -------------------------------------------------------------
-test: core-test core-asan core-tsan hs-test ghc-test check-patches deb-test
+test: core-test core-asan core-tsan ghc-test hs-test check-patches deb-test
 
 demo: deps ghc
 	@scripts/demo.sh
