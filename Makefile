@@ -133,7 +133,7 @@ check-patches-versions:
 	@for v in $(TEST_GHC_VERSIONS); do $(MAKE) --no-print-directory check-patches GHC_VERSION=$$v || exit 1; done
 
 # ---- everything -------------------------------------------------------------
-test: core-test core-asan core-tsan core-fuzz hs-test-versions ghc-test-versions fault-e2e check-patches-versions deb-test
+test: core-test core-asan core-tsan core-fuzz ghc-test-versions hs-test-versions fault-e2e check-patches-versions deb-test
 
 demo: deps ghc
 	@scripts/demo.sh

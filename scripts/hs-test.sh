@@ -3,7 +3,10 @@
 #
 #   scripts/hs-test.sh            setup, `cabal build all`, `cabal test all`
 #                                 (test-threaded and test-nonthreaded),
-#                                 and `cabal check`
+#                                 and `cabal check`; then, if the patched
+#                                 GHC is built ($BUILD/ghc/bin/ghc, `make
+#                                 ghc`), test-nonthreaded again with it
+#                                 (its non-threaded RTS waits through evmgr)
 #
 # Non-interactive; exits non-zero on the first failure. `make test` calls it.
 # With a GHC other than 9.0.2 (GHC_VERSION, set by scripts/with-ghc.sh, or
@@ -47,4 +50,25 @@ cabal build all -j2 "${flags[@]}"
 mkdir -p "$builddir" && echo "$sum" >"$stamp"
 # --keep-going: a failure in one RTS flavour still runs the other.
 cabal test all -j1 --keep-going "${flags[@]}" --test-show-details=direct
+
+# The patched GHC's non-threaded RTS: the same non-threaded suite, built in
+# its own build directory (another compiler, so nothing is shared with the
+# stock build above). Skipped, with a note, when it has not been built.
+BUILD=${BUILD:-$root/build}
+case "$BUILD" in /*) ;; *) BUILD=$root/$BUILD ;; esac
+patched=$BUILD/ghc/bin/ghc
+if [ -x "$patched" ]; then
+  echo "hs-test: test-nonthreaded with the patched GHC ($patched)" >&2
+  pdir=dist-newstyle/patched-ghc
+  if [ ! -f "$pdir/$(basename "$stamp")" ] || [ "$(cat "$pdir/$(basename "$stamp")")" != "$sum" ]; then
+    rm -rf "$pdir"/build/*/ghc-*/evmgr-* "$pdir"/cache
+  fi
+  # Its RTS contains the core already: link that one, not a second copy.
+  popts=(-w "$patched" --builddir="$pdir" --flags=-bundled-core)
+  cabal build test-nonthreaded -j2 "${popts[@]}"
+  mkdir -p "$pdir" && echo "$sum" >"$pdir/$(basename "$stamp")"
+  cabal test test-nonthreaded -j1 "${popts[@]}" --test-show-details=direct
+else
+  echo "hs-test: $patched not built (make ghc): skipping the patched GHC run" >&2
+fi
 echo "hs-test: OK" >&2

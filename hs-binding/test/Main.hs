@@ -29,6 +29,7 @@ import Test.Tasty.HUnit
 import Test.Tasty.QuickCheck (testProperty)
 
 import System.Evmgr
+import SystemTests (systemTests)
 
 main :: IO ()
 main = do
@@ -42,6 +43,7 @@ main = do
     , testGroup "threads" threadTests
     , testGroup "errors and shutdown" errorTests
     , testProperty "timers behave like the model" prop_timerModel
+    , testGroup "process-wide manager" systemTests
     , testGroup "no leak" leakTests
     , testGroup "stress" (stressTests backends)
     ]

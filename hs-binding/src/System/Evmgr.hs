@@ -1,3 +1,4 @@
+{-# LANGUAGE BangPatterns #-}
 {-# LANGUAGE LambdaCase #-}
 {-# LANGUAGE ScopedTypeVariables #-}
 -- |
@@ -66,6 +67,8 @@ module System.Evmgr
   , newWith
   , backend
   , backendAvailable
+    -- * The process-wide manager
+  , getSystemManager
     -- * Running the loop
   , loop
   , step
@@ -106,8 +109,10 @@ module System.Evmgr
   , callbackCount
   ) where
 
-import Control.Concurrent (rtsSupportsBoundThreads, threadDelay,
+import Control.Concurrent (forkIO, rtsSupportsBoundThreads, threadDelay,
                            threadWaitRead)
+import GHC.Conc (labelThread)
+import System.IO.Unsafe (unsafePerformIO)
 import Control.Concurrent.MVar
 import Control.Exception
 import Control.Monad (unless, void, when)
@@ -116,7 +121,7 @@ import Data.Int (Int64)
 import Data.IORef
 import Data.List (intercalate)
 import Data.Word (Word32, Word64)
-import Foreign.C.Error (Errno (..), eBADF, eINTR, eINVAL, eNOENT,
+import Foreign.C.Error (Errno (..), eBADF, eINTR, eINVAL,
                         errnoToIOError)
 import Foreign.C.Types (CInt)
 import Foreign.ForeignPtr (ForeignPtr, mallocForeignPtr, mallocForeignPtrBytes,
@@ -131,6 +136,7 @@ import System.Timeout (timeout)
 
 import System.Evmgr.FFI
 import qualified System.Evmgr.Table as T
+import qualified System.Evmgr.TimerQueue as TQ
 
 ------------------------------------------------------------------------------
 -- Types
@@ -206,11 +212,9 @@ data FdKey = FdKey
   , keyC :: {-# UNPACK #-} !Word64   -- not exported: the C core's key
   } deriving (Eq, Ord, Show)
 
--- | Names a timeout.
-data TimeoutKey = TimeoutKey
-  { tkToken :: {-# UNPACK #-} !Word
-  , tkC :: {-# UNPACK #-} !Word64
-  } deriving (Eq, Ord, Show)
+-- | Names a timeout. Keys are never reused within a manager.
+newtype TimeoutKey = TimeoutKey Int
+  deriving (Eq, Ord, Show)
 
 -- | Called on the loop's thread with the registration's key and the events
 -- that occurred.
@@ -234,7 +238,6 @@ instance Exception EvmgrError
 data Callback
   = FdCB !Lifetime FdCallback (IO ())
     -- ^ the last action runs if the manager shuts down first
-  | TimerCB TimeoutCallback (IO ())
 
 data State
   = Open !(Ptr CManager)
@@ -255,8 +258,11 @@ data Manager = Manager
   , mgrLoop :: !(MVar ())
     -- ^ held by the thread in 'loop' or 'step', and by whoever frees
   , mgrTable :: !(T.Table Callback)
-    -- ^ token -> callback; the C side only ever sees the token. Used only
-    -- with 'mgrState' held.
+    -- ^ token -> fd callback; the C side only ever sees the token. Used
+    -- only with 'mgrState' held.
+  , mgrTimers :: !(IORef TQ.Queue)
+    -- ^ the timeouts, changed only with 'atomicModifyIORef'' (Note
+    -- [Timeouts in Haskell])
   , mgrHandler :: !(IORef (SomeException -> IO ()))
   , mgrBuf :: !(ForeignPtr CEvent)
     -- ^ evmgr_poll's array; used only by the holder of 'mgrLoop'
@@ -265,8 +271,8 @@ data Manager = Manager
   , mgrBackend :: !Backend
   , mgrPollFd :: !Int
   , mgrWaiting :: !(IORef Bool)
-    -- ^ non-threaded RTS: the loop waits in Haskell, wake it on changes
-    -- (Note [Waking the non-threaded loop])
+    -- ^ the loop is about to wait or waiting: wake it on changes (Note
+    -- [Waking the non-threaded loop], Note [Timeouts in Haskell])
   }
 
 instance Eq Manager where
@@ -300,6 +306,7 @@ newWith b = do
     <*> newIORef True
     <*> newMVar ()
     <*> T.new
+    <*> newIORef TQ.empty
     <*> newIORef defaultExceptionHandler
     <*> mallocForeignPtrBytes (bufCapacity * eventSize)
     <*> mallocForeignPtr
@@ -328,6 +335,8 @@ shutdown mgr = do
       void (c_evmgr_wakeup p)
       return Closing
     s -> return s
+  ts <- TQ.modify (mgrTimers mgr) TQ.close
+  mapM_ (quietly . TQ.tAbort) ts
   tryFinalize mgr
 
 -- | Frees the C side if no loop holds it; otherwise the loop does when it
@@ -347,10 +356,48 @@ finalize mgr = do
       cbs <- T.clear (mgrTable mgr)
       return (Closed, cbs)
     s -> return (s, [])
-  mapM_ abort old
+  mapM_ (\(FdCB _ _ a) -> quietly a) old
+
+-- | The process-wide manager, created (on the best back-end) with a 'loop'
+-- in its own thread the first time it is asked for; the same in every
+-- later call. "System.Evmgr.Timer" and "System.Evmgr.Process" use it. Do not
+-- 'shutdown' it: every user of it would get 'ManagerShutDown'. A callback
+-- exception that escapes the handler restarts its loop.
+getSystemManager :: IO Manager
+getSystemManager = do
+  m <- readIORef systemManagerRef
+  case m of
+    Just mgr -> return mgr
+    Nothing -> modifyMVar systemManagerLock $ \() -> do
+      m' <- readIORef systemManagerRef
+      mgr <- case m' of
+        Just mgr -> return mgr
+        Nothing -> do
+          mgr <- new
+          t <- forkIO (runSystem mgr)
+          labelThread t "evmgr system manager"
+          writeIORef systemManagerRef (Just mgr)
+          return mgr
+      return ((), mgr)
   where
-    abort (FdCB _ _ a) = a `catch` \(_ :: SomeException) -> return ()
-    abort (TimerCB _ a) = a `catch` \(_ :: SomeException) -> return ()
+    runSystem mgr = do
+      r <- try (loop mgr)
+      case r of
+        Right () -> return ()
+        Left (e :: SomeException) -> do
+          open <- readIORef (mgrOpen mgr)
+          when open $ do
+            hPutStrLn stderr ("evmgr: system manager loop restarted after: "
+                              ++ displayException e)
+            runSystem mgr
+
+systemManagerRef :: IORef (Maybe Manager)
+systemManagerRef = unsafePerformIO (newIORef Nothing)
+{-# NOINLINE systemManagerRef #-}
+
+systemManagerLock :: MVar ()
+systemManagerLock = unsafePerformIO (newMVar ())
+{-# NOINLINE systemManagerLock #-}
 
 -- | Whether 'shutdown' has been called.
 isShutDown :: Manager -> IO Bool
@@ -449,49 +496,106 @@ fdError what (Fd fd) e =
 -- Timeouts
 
 usToNs :: Int -> Int64
-usToNs us
-  | us <= 0 = 0
-  | us >= fromIntegral (maxBound `div` 1000 :: Int64) = maxBound
-  | otherwise = fromIntegral us * 1000
+usToNs us = c_evmgr_ns_from_us (fromIntegral us)
 
 -- | Runs the callback on the loop's thread once, when the given number of
 -- microseconds has passed (0 or negative: at the next poll). Timeouts with
 -- equal deadlines fire in the order they were registered; none fires early.
 -- Throws 'ManagerShutDown' after 'shutdown'.
+--
+-- Costs no lock and no C call: the timeout goes into a Haskell priority
+-- queue with one 'atomicModifyIORef'' (Note [Timeouts in Haskell]).
 registerTimeout :: Manager -> Int -> TimeoutCallback -> IO TimeoutKey
 registerTimeout mgr us cb = registerTimeoutWith mgr us cb (return ())
 
 registerTimeoutWith :: Manager -> Int -> TimeoutCallback -> IO () -> IO TimeoutKey
-registerTimeoutWith mgr us cb onAbort = withOpen mgr "registerTimeout" $ \p -> do
-  tok <- T.insert (mgrTable mgr) (TimerCB cb onAbort)
-  unsafeWithForeignPtr (mgrKeyOut mgr) $ \out -> do
-    r <- c_evmgr_timer_add p (usToNs us) (WordPtr tok) out
-    if r /= 0
-      then do
-        _ <- T.delete (mgrTable mgr) tok
-        throwIO (errnoToIOError "evmgr.registerTimeout" (Errno r) Nothing Nothing)
-      else do
-        k <- peek out
-        wakeIfWaiting mgr p
-        return (TimeoutKey tok k)
+registerTimeoutWith mgr us cb onAbort = do
+  dl <- deadlineIn us
+  r <- TQ.modify (mgrTimers mgr) (TQ.insert dl cb onAbort)
+  case r of
+    Nothing -> throwIO (ManagerShutDown "registerTimeout")
+    Just (k, first) -> do
+      when first (wakeForTimer mgr)
+      return (TimeoutKey k)
+
+-- | The deadline (evmgr_now_ns clock) @us@ microseconds from now, clamped.
+deadlineIn :: Int -> IO Int64
+deadlineIn us = do
+  now <- c_evmgr_now_ns
+  let ns = usToNs us
+  return $! if ns >= maxBound - now then maxBound else now + ns
+
+-- | Wakes the loop if it is waiting (or about to) and a timeout became the
+-- earliest (Note [Timeouts in Haskell]). Rare: the lock it takes (to keep
+-- the C manager from being freed under the call) is not on the common path.
+wakeForTimer :: Manager -> IO ()
+wakeForTimer mgr = do
+  w <- readIORef (mgrWaiting mgr)
+  when w $ whenOpen mgr (void . c_evmgr_wakeup)
 
 -- | Moves a pending timeout to fire the given number of microseconds from
 -- now. Does nothing if it already fired or was unregistered; throws
 -- 'ManagerShutDown' after 'shutdown'.
 updateTimeout :: Manager -> TimeoutKey -> Int -> IO ()
-updateTimeout mgr k us = withOpen mgr "updateTimeout" $ \p -> do
-  r <- c_evmgr_timer_update p (tkC k) (usToNs us)
-  when (r /= 0 && Errno r /= eNOENT) $
-    throwIO (errnoToIOError "evmgr.updateTimeout" (Errno r) Nothing Nothing)
-  wakeIfWaiting mgr p
+updateTimeout mgr (TimeoutKey k) us = do
+  dl <- deadlineIn us
+  r <- TQ.modify (mgrTimers mgr) (TQ.update k dl)
+  case r of
+    Nothing -> throwIO (ManagerShutDown "updateTimeout")
+    Just first -> when first (wakeForTimer mgr)
 
 -- | Cancels a timeout: its callback will not be called after this returns
--- (unless it is running right now). A stale key is ignored, also after
--- 'shutdown'.
+-- (unless it is running right now, or the loop has just taken it out of
+-- the queue to run it). A stale key is ignored, also after 'shutdown'.
 unregisterTimeout :: Manager -> TimeoutKey -> IO ()
-unregisterTimeout mgr k = whenOpen mgr $ \p -> do
-  live <- T.delete (mgrTable mgr) (tkToken k)
-  when live $ void (c_evmgr_timer_cancel p (tkC k))
+unregisterTimeout mgr (TimeoutKey k) =
+  void (TQ.modify (mgrTimers mgr) (TQ.delete k))
+
+-- | Runs the timeouts due now, on the loop's thread; returns how many.
+-- Stops at a 'shutdown' (the timeout taken out then gets its shutdown
+-- action, as in 'dispatch'; 'shutdown' aborts the rest).
+fireTimers :: Manager -> IO Int
+fireTimers mgr = do
+  dl <- TQ.earliest <$> readIORef (mgrTimers mgr)
+  if dl < 0 then return 0 else do
+    now <- c_evmgr_now_ns
+    if dl > now then return 0 else go now 0
+  where
+    go now !count = do
+      mt <- TQ.modify (mgrTimers mgr) (TQ.popDue now)
+      case mt of
+        Nothing -> return count
+        Just t -> do
+          open <- readIORef (mgrOpen mgr)
+          if open
+            then guarded mgr (TQ.tAction t) >> go now (count + 1)
+            else quietly (TQ.tAbort t) >> return count
+
+-- | The wait limit (ns, -1: none) shortened to the earliest timeout's
+-- wake-up time ('wakeAt').
+timerBound :: Manager -> Int64 -> IO Int64
+timerBound mgr limit = do
+  dl <- TQ.earliest <$> readIORef (mgrTimers mgr)
+  if dl < 0 then return limit else do
+    now <- c_evmgr_now_ns
+    let t = if dl <= now then 0 else wakeAt dl - now
+    return (if limit < 0 then t else min limit t)
+
+-- | When the loop wakes for a timeout due at a deadline that has not
+-- passed yet: the deadline rounded up to the next whole millisecond of the
+-- clock (at most 1 ms late, as "GHC.Event"'s timer manager, whose waits are
+-- in milliseconds). Timeouts due in the same millisecond then fire in one
+-- wake-up instead of one each: with thousands of timeouts a second, a wait
+-- per timeout (a blocking foreign call, and in the threaded RTS an OS
+-- thread hand-off each) cost more than the timeouts themselves.
+wakeAt :: Int64 -> Int64
+wakeAt dl
+  | dl >= maxBound - timerGrain = maxBound
+  | otherwise = ((dl + timerGrain - 1) `div` timerGrain) * timerGrain
+
+-- | The timer grid, in ns.
+timerGrain :: Int64
+timerGrain = 1000000
 
 ------------------------------------------------------------------------------
 -- The loop
@@ -601,6 +705,43 @@ withLoop mgr what act = mask $ \restore -> do
 -- threaded RTS has no such gap: its blocking evmgr_poll is the wait, and a
 -- wake-up it consumes makes it return to 'loop', which reads mgrOpen.
 
+-- Note [Timeouts in Haskell]
+-- ~~~~~~~~~~~~~~~~~~~~~~~~~~~
+-- Timeouts never reach the C core. They live in a pure priority queue
+-- ('mgrTimers', System.Evmgr.TimerQueue) changed only by
+-- atomicModifyIORef', like GHC.Event's timer manager: registering costs one
+-- compare-and-swap and a clock read, with no lock and no C call. (With a C
+-- timer per timeout, registration cost the C core's ~350 ns plus the
+-- manager's MVar, which under -N2 the registering thread and the loop
+-- thread handed to each other through futexes: 0.27x GHC.Event's rate.)
+--
+-- The loop bounds each wait by the queue's earliest deadline and, after
+-- each evmgr_poll, takes out every due timeout with one more
+-- atomicModifyIORef' and runs them ('fireTimers'). A registration that
+-- makes a new earliest deadline must shorten a wait already computed from
+-- the old one; it calls evmgr_wakeup when mgrWaiting says the loop is
+-- waiting or about to. The two sides, in this order:
+--
+--   loop:          mgrWaiting := True; read the queue; wait (bounded by
+--                  its earliest deadline); mgrWaiting := False
+--   registration:  insert into the queue; if it became the earliest and
+--                  mgrWaiting is True, evmgr_wakeup
+--
+-- Either the loop's read sees the new timeout, or the insertion came after
+-- that read and so after mgrWaiting := True, and the registration wakes
+-- the loop: a wake-up before evmgr_poll makes that poll return at once
+-- (threaded), or leaves the pollable fd readable (non-threaded, Note
+-- [Waking the non-threaded loop]). In the threaded RTS the two sides run in
+-- parallel, so the store to mgrWaiting is an atomicWriteIORef (a barrier
+-- before the load of the queue) and the registration's atomicModifyIORef'
+-- is one before its load of mgrWaiting. A needless wake-up costs one turn
+-- of the loop. The wake-up takes the manager's MVar (so the C manager is
+-- not freed under it), but only when the earliest deadline changes and the
+-- loop waits, not on every registration.
+--
+-- 'shutdown' closes the queue (later insertions fail with ManagerShutDown)
+-- and runs the shutdown actions of what was pending.
+
 -- | One wait (up to @limit@ ns; -1: none; 0: just look) and dispatch.
 -- Caller holds the loop lock.
 pollOnce :: Manager -> Int64 -> IO Int
@@ -608,19 +749,33 @@ pollOnce mgr limit
   | rtsSupportsBoundThreads = withForeignPtr (mgrBuf mgr) $ \buf -> do
       n <- if limit == 0
         then c_evmgr_poll_nonblocking p 0 buf cap
-        else c_evmgr_poll_blocking p limit buf cap
+        else do
+          -- Note [Timeouts in Haskell]: flag, then read the queue.
+          atomicWriteIORef (mgrWaiting mgr) True
+          lim <- timerBound mgr limit
+          r <- if lim == 0
+            then c_evmgr_poll_nonblocking p 0 buf cap
+            else c_evmgr_poll_blocking p lim buf cap
+          writeIORef (mgrWaiting mgr) False
+          return r
       handled buf n
   | otherwise = withForeignPtr (mgrBuf mgr) $ \buf -> do
       start <- if limit > 0 then c_evmgr_now_ns else return 0
       -- See Note [Waking the non-threaded loop]: flag, look, then the
-      -- shutdown check, in this order.
+      -- shutdown check, in this order; the queue is read after the flag
+      -- (Note [Timeouts in Haskell]).
       writeIORef (mgrWaiting mgr) True
       n <- c_evmgr_poll_nonblocking p 0 buf cap
       open <- readIORef (mgrOpen mgr)
-      if n /= 0 || limit == 0 || not open
+      tdl <- TQ.earliest <$> readIORef (mgrTimers mgr)
+      due <- if tdl < 0 then return False else (tdl <=) <$> c_evmgr_now_ns
+      if n /= 0 || limit == 0 || not open || due
         then writeIORef (mgrWaiting mgr) False >> handled buf n
         else do
-          waitInHaskell mgr (if limit < 0 then -1 else start + limit)
+          let until' | tdl < 0 = if limit < 0 then -1 else start + limit
+                     | limit < 0 = wakeAt tdl
+                     | otherwise = min (wakeAt tdl) (start + limit)
+          waitInHaskell mgr until'
             `finally` writeIORef (mgrWaiting mgr) False
           n' <- c_evmgr_poll_nonblocking p 0 buf cap
           handled buf n'
@@ -628,15 +783,18 @@ pollOnce mgr limit
     p = mgrPtr mgr
     cap = fromIntegral bufCapacity
     handled buf n
-      | n >= 0 = dispatch mgr buf (fromIntegral n) >> return (fromIntegral n)
+      | n >= 0 = do
+          when (n > 0) $ dispatch mgr buf (fromIntegral n)
+          fired <- fireTimers mgr
+          return (fromIntegral n + fired)
       | Errno (negate n) == eINTR = return 0
       | otherwise = throwIO (errnoToIOError "evmgr.loop: evmgr_poll"
                                             (Errno (negate n)) Nothing Nothing)
 
 -- | Non-threaded RTS: waits in Haskell (never in C) until the pollable fd
--- is readable, the core's next deadline (@evmgr_next_deadline_ns@: timers,
--- closed-fd check, queued events) or the caller's deadline @until@ (-1:
--- none), whichever comes first.
+-- is readable, the core's next deadline (@evmgr_next_deadline_ns@:
+-- closed-fd check, queued events) or @until@ (the caller's deadline or the
+-- earliest timeout; -1: none), whichever comes first.
 waitInHaskell :: Manager -> Int64 -> IO ()
 waitInHaskell mgr until' = do
   now <- c_evmgr_now_ns
@@ -684,20 +842,25 @@ dispatch mgr buf n = do
             Just c@(FdCB _ cb a) ->
               (cb (FdKey (Fd (fromIntegral fd)) tok k) (Event evs),
                abortIfRemoved c a) : acc
-            Just c@(TimerCB cb a) -> (cb, abortIfRemoved c a) : acc
     run [] = return ()
     run as@((act, _) : rest) = do
       open <- readIORef (mgrOpen mgr)
       if open
-        then guarded act >> run rest
+        then guarded mgr act >> run rest
         else mapM_ (quietly . snd) as
-    quietly a = a `catch` \(_ :: SomeException) -> return ()
-    guarded act = act `catch` \(e :: SomeException) ->
-      case fromException e of
-        Just (_ :: SomeAsyncException) -> throwIO e
-        Nothing -> do
-          h <- readIORef (mgrHandler mgr)
-          h e
+
+-- | Runs a shutdown action, ignoring what it throws.
+quietly :: IO () -> IO ()
+quietly a = a `catch` \(_ :: SomeException) -> return ()
+
+-- | Runs a callback; a synchronous exception goes to the handler.
+guarded :: Manager -> IO () -> IO ()
+guarded mgr act = act `catch` \(e :: SomeException) ->
+  case fromException e of
+    Just (_ :: SomeAsyncException) -> throwIO e
+    Nothing -> do
+      h <- readIORef (mgrHandler mgr)
+      h e
 
 ------------------------------------------------------------------------------
 -- Blocking helpers
@@ -740,15 +903,21 @@ sleep mgr us = do
 ------------------------------------------------------------------------------
 -- Introspection
 
--- | Live registrations in the C core (fd and timers, including events
--- queued but not yet delivered); 0 after 'shutdown'.
+-- | Live registrations: fd registrations in the C core (including events
+-- queued but not yet delivered) and pending timeouts; 0 after 'shutdown'.
 pendingCount :: Manager -> IO Int
-pendingCount mgr = withMVar (mgrState mgr) $ \case
-  Open p -> fromIntegral <$> c_evmgr_pending_count p
-  _ -> return 0
+pendingCount mgr = do
+  c <- withMVar (mgrState mgr) $ \case
+    Open p -> fromIntegral <$> c_evmgr_pending_count p
+    _ -> return 0
+  t <- TQ.size <$> readIORef (mgrTimers mgr)
+  return (c + t)
 
 -- | Callbacks the binding keeps alive (registrations not yet fired,
 -- unregistered or dropped by 'shutdown'). Equals 'pendingCount' when no
 -- loop is running; a test of the no-leak guarantee.
 callbackCount :: Manager -> IO Int
-callbackCount mgr = withMVar (mgrState mgr) $ \_ -> T.size (mgrTable mgr)
+callbackCount mgr = do
+  c <- withMVar (mgrState mgr) $ \_ -> T.size (mgrTable mgr)
+  t <- TQ.size <$> readIORef (mgrTimers mgr)
+  return (c + t)

@@ -37,6 +37,7 @@ module System.Evmgr.FFI
   , c_evmgr_timer_update
   , c_evmgr_timer_cancel
   , c_evmgr_now_ns
+  , c_evmgr_ns_from_us
     -- * Waiting
   , c_evmgr_poll_nonblocking
   , c_evmgr_poll_blocking
@@ -133,6 +134,10 @@ foreign import ccall unsafe "evmgr_timer_cancel"
 
 foreign import ccall unsafe "evmgr_now_ns"
   c_evmgr_now_ns :: IO Int64
+
+-- | Microseconds to nanoseconds, saturating (the C ABI's one conversion).
+foreign import ccall unsafe "evmgr_ns_from_us"
+  c_evmgr_ns_from_us :: Int64 -> Int64
 
 -- | @evmgr_poll@ for a timeout of 0: never blocks, so @unsafe@.
 foreign import ccall unsafe "evmgr_poll"
