@@ -28,7 +28,8 @@ static_assert(EVMGR_READ == evmgr::kRead && EVMGR_WRITE == evmgr::kWrite &&
 static_assert(static_cast<int>(EVMGR_BACKEND_AUTO) == static_cast<int>(BackendKind::kAuto) &&
                   static_cast<int>(EVMGR_BACKEND_EPOLL) == static_cast<int>(BackendKind::kEpoll) &&
                   static_cast<int>(EVMGR_BACKEND_KQUEUE) == static_cast<int>(BackendKind::kKqueue) &&
-                  static_cast<int>(EVMGR_BACKEND_POLL) == static_cast<int>(BackendKind::kPoll),
+                  static_cast<int>(EVMGR_BACKEND_POLL) == static_cast<int>(BackendKind::kPoll) &&
+                  static_cast<int>(EVMGR_BACKEND_IO_URING) == static_cast<int>(BackendKind::kIoUring),
               "C ABI back-end numbers must match the core's");
 // evmgr_poll hands the caller's array to the core as ReadyEvent[].
 static_assert(sizeof(evmgr_event) == sizeof(evmgr::ReadyEvent) &&
@@ -47,6 +48,7 @@ constexpr BackendName kBackendNames[] = {
     {EVMGR_BACKEND_EPOLL, "epoll"},
     {EVMGR_BACKEND_KQUEUE, "kqueue"},
     {EVMGR_BACKEND_POLL, "poll"},
+    {EVMGR_BACKEND_IO_URING, "io_uring"},
 };
 
 }  // namespace
@@ -91,8 +93,16 @@ int evmgr_backend_parse(const char* name, evmgr_backend* out) {
 
 int evmgr_backend_available(evmgr_backend backend) {
   const int as_int = static_cast<int>(backend);
-  if (as_int < EVMGR_BACKEND_AUTO || as_int > EVMGR_BACKEND_POLL) return 0;
+  if (as_int < EVMGR_BACKEND_AUTO || as_int > EVMGR_BACKEND_IO_URING) return 0;
   return evmgr::Manager::available(static_cast<BackendKind>(backend)) ? 1 : 0;
+}
+
+int evmgr_backend_refusal(evmgr_backend backend) {
+  const int as_int = static_cast<int>(backend);
+  if (as_int < EVMGR_BACKEND_AUTO || as_int > EVMGR_BACKEND_IO_URING) return EINVAL;
+  const auto kind = static_cast<BackendKind>(backend);
+  if (!evmgr::backend_compiled_in(kind)) return ENOSYS;
+  return evmgr::backend_refusal(kind);
 }
 
 evmgr_backend evmgr_backend_resolve(evmgr_backend backend) {

@@ -54,12 +54,16 @@ typedef struct evmgr_manager evmgr_manager;
 /* Names a registration; 0 is never a valid key. */
 typedef uint64_t evmgr_key;
 
-/* Back-end selection. */
+/* Back-end selection. The numbers are ABI: new back-ends are added at the
+ * end. */
 typedef enum evmgr_backend {
-  EVMGR_BACKEND_AUTO = 0,   /* best available: epoll, else kqueue, else poll */
-  EVMGR_BACKEND_EPOLL = 1,  /* Linux */
-  EVMGR_BACKEND_KQUEUE = 2, /* FreeBSD, macOS, other BSDs */
-  EVMGR_BACKEND_POLL = 3    /* poll(2): portable, O(n) per wait */
+  EVMGR_BACKEND_AUTO = 0,    /* best available: io_uring if the kernel allows
+                                it, else epoll, else kqueue, else poll */
+  EVMGR_BACKEND_EPOLL = 1,   /* Linux */
+  EVMGR_BACKEND_KQUEUE = 2,  /* FreeBSD, macOS, other BSDs */
+  EVMGR_BACKEND_POLL = 3,    /* poll(2): portable, O(n) per wait */
+  EVMGR_BACKEND_IO_URING = 4 /* Linux 5.11+, when not refused (seccomp,
+                                kernel.io_uring_disabled) */
 } evmgr_backend;
 
 /* Event bits: in interest masks (READ, WRITE) and in delivered events. */
@@ -96,7 +100,8 @@ EVMGR_API void evmgr_free(evmgr_manager *mgr);
 /* The back-end actually in use (never EVMGR_BACKEND_AUTO). */
 EVMGR_API evmgr_backend evmgr_backend_of(const evmgr_manager *mgr);
 
-/* Static name of a back-end ("auto", "epoll", "kqueue", "poll"), or NULL. */
+/* Static name of a back-end ("auto", "epoll", "kqueue", "poll",
+ * "io_uring"), or NULL. */
 EVMGR_API const char *evmgr_backend_name(evmgr_backend backend);
 
 /* Parses a name as above; 0 or EINVAL. */
@@ -105,8 +110,17 @@ EVMGR_API int evmgr_backend_parse(const char *name, evmgr_backend *out);
 /* 1 when the back-end can be created on this platform, else 0. */
 EVMGR_API int evmgr_backend_available(evmgr_backend backend);
 
+/* Why evmgr_new(backend, ...) cannot work here: 0 if it can (as far as the
+ * kernel says without creating a manager), EINVAL for an unknown value,
+ * ENOSYS when this build lacks it, or the errno the kernel refuses it with
+ * (io_uring: EPERM under a seccomp profile or kernel.io_uring_disabled,
+ * ENOSYS on a kernel without it or older than 5.11). The kernel is asked
+ * once per process. */
+EVMGR_API int evmgr_backend_refusal(evmgr_backend backend);
+
 /* The back-end evmgr_new(backend, ...) uses: EVMGR_BACKEND_AUTO becomes the
- * best one this platform has; any other value is returned unchanged. */
+ * best one this platform has and the kernel allows (io_uring is tried once
+ * per process); any other value is returned unchanged. */
 EVMGR_API evmgr_backend evmgr_backend_resolve(evmgr_backend backend);
 
 /* In the child after fork(): gives the manager fresh kernel objects (the

@@ -50,6 +50,10 @@ inline std::vector<evmgr_backend> backends_under_test() {
   std::vector<evmgr_backend> all;
   if (evmgr_backend_available(EVMGR_BACKEND_EPOLL)) all.push_back(EVMGR_BACKEND_EPOLL);
   all.push_back(EVMGR_BACKEND_POLL);
+  // io_uring where the kernel allows it. A machine that refuses it (a
+  // seccomp profile, kernel.io_uring_disabled) runs the others; the
+  // refusal itself is tested by io_uring_refusal.
+  if (evmgr_backend_available(EVMGR_BACKEND_IO_URING)) all.push_back(EVMGR_BACKEND_IO_URING);
   return all;
 #endif
 }

@@ -31,12 +31,15 @@ class Manager {
   // Default for set_closed_fd_check_interval.
   static constexpr std::int64_t kDefaultClosedFdCheckNs = ClosedFdCheck::kDefaultIntervalNs;
 
-  // Creates a manager on `kind` (kAuto: the best the platform has).
+  // Creates a manager on `kind` (kAuto: the best the platform has and the
+  // kernel allows: io_uring, else epoll).
   // 0, ENOSYS (not on this platform), EINVAL, ENOMEM, or the back-end's errno.
   static int create(BackendKind kind, std::unique_ptr<Manager>* out) noexcept;
-  // Whether `kind` can be created here.
+  // Whether `kind` can be created here (compiled in, and the kernel allows
+  // it: io_uring may be refused).
   static bool available(BackendKind kind) noexcept;
-  // The back-end create(kind) uses: kAuto becomes the best one compiled in.
+  // The back-end create(kind) uses: kAuto becomes the best one compiled in
+  // that the kernel allows.
   static BackendKind resolve(BackendKind kind) noexcept;
 
   Manager(const Manager&) = delete;
@@ -67,7 +70,10 @@ class Manager {
   // registration re-armed. See Note [Fork] in src/manager.cpp.
   int after_fork() noexcept;
 
-  int pollable_fd() const noexcept { return pollable_fd_; }
+  // The back-end's pollable fd. A caller that asks is taken to wait on it
+  // rather than in poll(): from then on, a back-end that queues changes
+  // (io_uring) sends them to the kernel as they are made.
+  int pollable_fd() noexcept;
   // When poll() must run again at the latest (timers, closed-fd check,
   // queued events: now), or -1 if nothing is due.
   std::int64_t next_deadline() noexcept;
@@ -83,6 +89,8 @@ class Manager {
 
  private:
   explicit Manager(BackendKind kind) noexcept : kind_(kind), backend_(make_backend(kind)) {}
+  // create() on a concrete back-end.
+  static int create_on(BackendKind kind, std::unique_ptr<Manager>* out) noexcept;
 
   template <class F>
   decltype(auto) with_backend(F&& f) {
@@ -117,6 +125,7 @@ class Manager {
 
   // -- wake-ups (Note [Wake-ups] in src/wake_channel.cpp)
   void note_change_for_poller() noexcept;
+  void submit_queued_changes() noexcept;
   int kick() noexcept;
 
   using ReadyList = boost::intrusive::list<
@@ -139,6 +148,7 @@ class Manager {
   ReadyList ready_;
   std::size_t fd_registrations_ = 0;
   bool polling_ = false;
+  bool submit_when_idle_ = false;  // pollable_fd() was asked for
   std::int64_t wait_until_ = 0;  // when the blocked wait ends at the latest
   WakeChannel wake_;
   AnyBackend backend_;
