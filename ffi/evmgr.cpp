@@ -55,12 +55,17 @@ constexpr BackendName kBackendNames[] = {
 
 extern "C" {
 
-int evmgr_new(evmgr_backend backend, evmgr_manager** out) {
+int evmgr_new(evmgr_backend backend, evmgr_manager** out) { return evmgr_new_with(backend, 0, out); }
+
+int evmgr_new_with(evmgr_backend backend, uint32_t flags, evmgr_manager** out) {
   if (out == nullptr) return EINVAL;
   *out = nullptr;
+  if ((flags & ~static_cast<uint32_t>(EVMGR_SINGLE_THREADED)) != 0) return EINVAL;
   std::unique_ptr<evmgr_manager> handle(new (std::nothrow) evmgr_manager());
   if (!handle) return ENOMEM;
-  if (const int err = evmgr::Manager::create(static_cast<BackendKind>(backend), &handle->impl)) {
+  const bool locked = (flags & EVMGR_SINGLE_THREADED) == 0;
+  if (const int err =
+          evmgr::Manager::create(static_cast<BackendKind>(backend), &handle->impl, locked)) {
     return err;
   }
   *out = handle.release();

@@ -29,7 +29,9 @@
  * with ENOENT and never touches another registration.
  *
  * Threads: every function may be called from any thread, except that only
- * one thread may be inside evmgr_poll() at a time (another gets EBUSY).
+ * one thread may be inside evmgr_poll() at a time (another gets EBUSY). A
+ * manager made with EVMGR_SINGLE_THREADED takes no lock and must be used
+ * from one thread at a time; evmgr_wakeup is still safe from anywhere.
  * Registrations made while a poll is blocked take effect in that poll.
  */
 #ifndef EVMGR_H
@@ -92,6 +94,18 @@ typedef struct evmgr_event {
  * available on this platform), ENOMEM, EMFILE/ENFILE (no fd for the kernel
  * object). */
 EVMGR_API int evmgr_new(evmgr_backend backend, evmgr_manager **out);
+
+/* Flags of evmgr_new_with. */
+#define EVMGR_SINGLE_THREADED 0x1u /* the manager takes no lock: every call
+                                      but evmgr_wakeup must come from one
+                                      thread at a time (the non-threaded GHC
+                                      RTS). evmgr_wakeup stays callable from
+                                      any thread and from signal handlers. */
+
+/* evmgr_new with flags (0 or EVMGR_SINGLE_THREADED); evmgr_new(b, out) is
+ * evmgr_new_with(b, 0, out). EINVAL for unknown flags, else as evmgr_new. */
+EVMGR_API int evmgr_new_with(evmgr_backend backend, uint32_t flags,
+                             evmgr_manager **out);
 
 /* Frees the manager and its kernel objects. Pending registrations are
  * dropped without being delivered. NULL is accepted. */

@@ -91,7 +91,9 @@ evmgrIOInit(evmgr_backend backend)
     bad_fd_queue = END_TSO_QUEUE;
     n_waiting = 0;
     mgr = NULL;
-    return evmgr_new(backend, &mgr);
+    // One OS thread makes every call but evmgr_wakeup (the non-threaded
+    // RTS): the manager takes no lock.
+    return evmgr_new_with(backend, EVMGR_SINGLE_THREADED, &mgr);
 }
 
 evmgr_backend
@@ -135,7 +137,7 @@ evmgrIOAfterForkChild(void)
         errorBelch("warning: forkProcess: evmgr_after_fork: %s; "
                    "starting a fresh event manager", strerror(r));
         evmgr_manager *fresh = NULL;
-        r = evmgr_new(evmgr_backend_of(mgr), &fresh);
+        r = evmgr_new_with(evmgr_backend_of(mgr), EVMGR_SINGLE_THREADED, &fresh);
         if (r != 0) {
             errorBelch("forkProcess: cannot create the I/O manager: %s",
                        strerror(r));

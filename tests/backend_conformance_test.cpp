@@ -37,7 +37,7 @@ constexpr std::int64_t kCheckInterval = 20 * kMs;  // closed-fd check period
 class Conformance : public ::testing::TestWithParam<evmgr_backend> {
  protected:
   void SetUp() override {
-    ASSERT_EQ(0, evmgr_new(GetParam(), &m_));
+    ASSERT_EQ(0, evmgr_new_with(GetParam(), test_manager_flags(), &m_));
     ASSERT_EQ(GetParam(), evmgr_backend_of(m_));
     evmgr_set_closed_fd_check_interval(m_, kCheckInterval);
   }
@@ -672,6 +672,7 @@ TEST_P(Conformance, WakeupDoesNotDropReadyEvents) {
 }
 
 TEST_P(Conformance, FdRegisteredAndClosedDuringAnIdleInfinitePollGetsClosed) {
+  SKIP_IF_SINGLE_THREADED();
   // The poll starts with nothing registered (an infinite wait); another
   // thread registers a pipe and closes it. The wait must be cut short so
   // the closed-fd check (or poll(2)'s POLLNVAL on re-entry) reports it.
@@ -694,6 +695,7 @@ TEST_P(Conformance, FdRegisteredAndClosedDuringAnIdleInfinitePollGetsClosed) {
 }
 
 TEST_P(Conformance, RegistrationFromAnotherThreadReachesABlockedPoll) {
+  SKIP_IF_SINGLE_THREADED();
   Pipe p;
   ASSERT_TRUE(p.put());
   evmgr_set_closed_fd_check_interval(m_, 0);
@@ -711,6 +713,7 @@ TEST_P(Conformance, RegistrationFromAnotherThreadReachesABlockedPoll) {
 }
 
 TEST_P(Conformance, TimerAddedFromAnotherThreadShortensABlockedPoll) {
+  SKIP_IF_SINGLE_THREADED();
   std::thread adder([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     evmgr_key key;
@@ -725,6 +728,7 @@ TEST_P(Conformance, TimerAddedFromAnotherThreadShortensABlockedPoll) {
 }
 
 TEST_P(Conformance, OneBlockedPollDeliversATimerAddedByAnotherThread) {
+  SKIP_IF_SINGLE_THREADED();
   // ffi/evmgr.h: "Registrations made while a poll is blocked take effect in
   // that poll", and a poll returns 0 only "on timeout or wake-up". So ONE
   // evmgr_poll call must deliver the timer, not return 0 early because the
@@ -743,6 +747,7 @@ TEST_P(Conformance, OneBlockedPollDeliversATimerAddedByAnotherThread) {
 }
 
 TEST_P(Conformance, OneBlockedPollDeliversAnFdRegisteredByAnotherThread) {
+  SKIP_IF_SINGLE_THREADED();
   evmgr_set_closed_fd_check_interval(m_, 0);
   Pipe p;
   std::thread registrar([&] {
@@ -771,6 +776,7 @@ int poll_retrying_ebusy(evmgr_manager* m, int64_t timeout_ns) {
 }
 
 TEST_P(Conformance, SecondConcurrentPollerGetsEbusy) {
+  SKIP_IF_SINGLE_THREADED();
   std::atomic<int> result{1};
   std::atomic<bool> started{false};
   std::thread poller([&] {

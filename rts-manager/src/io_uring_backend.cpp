@@ -485,7 +485,7 @@ void IoUringBackend::disarm(int fd) noexcept {
 }
 
 template <>
-int IoUringBackend::wait(std::int64_t timeout_ns, std::mutex& lock) noexcept {
+int IoUringBackend::wait(std::int64_t timeout_ns, ManagerLock& lock) noexcept {
   using namespace io_uring_detail;
   IoUringState& s = state_;
   const unsigned to_submit = s.sq_tail - load_acquire(s.sq_khead);

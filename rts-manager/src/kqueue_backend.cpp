@@ -117,7 +117,7 @@ void KqueueBackend::disarm(int fd) noexcept {
 }
 
 template <>
-int KqueueBackend::wait(std::int64_t timeout_ns, std::mutex& lock) noexcept {
+int KqueueBackend::wait(std::int64_t timeout_ns, ManagerLock& lock) noexcept {
   struct timespec ts;
   struct timespec* limit = nullptr;
   if (timeout_ns >= 0) {

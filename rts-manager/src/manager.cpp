@@ -55,23 +55,23 @@ bool Manager::available(BackendKind kind) noexcept {
 
 BackendKind Manager::resolve(BackendKind kind) noexcept { return resolve_backend(kind); }
 
-int Manager::create(BackendKind kind, std::unique_ptr<Manager>* out) noexcept {
+int Manager::create(BackendKind kind, std::unique_ptr<Manager>* out, bool locked) noexcept {
   const int as_int = static_cast<int>(kind);
   if (as_int < 0 || as_int > static_cast<int>(BackendKind::kIoUring)) return EINVAL;
   if (!backend_compiled_in(kind)) return ENOSYS;
   const BackendKind chosen = resolve_backend(kind);
-  const int err = create_on(chosen, out);
+  const int err = create_on(chosen, locked, out);
   // auto: a ring the probe allowed can still fail to set up (EMFILE,
   // ENOMEM for its memory); epoll then, as when the kernel refuses.
   if (err != 0 && kind == BackendKind::kAuto && chosen == BackendKind::kIoUring &&
       backend_compiled_in(BackendKind::kEpoll)) {
-    return create_on(BackendKind::kEpoll, out);
+    return create_on(BackendKind::kEpoll, locked, out);
   }
   return err;
 }
 
-int Manager::create_on(BackendKind kind, std::unique_ptr<Manager>* out) noexcept {
-  std::unique_ptr<Manager> mgr(new (std::nothrow) Manager(kind));
+int Manager::create_on(BackendKind kind, bool locked, std::unique_ptr<Manager>* out) noexcept {
+  std::unique_ptr<Manager> mgr(new (std::nothrow) Manager(kind, locked));
   if (!mgr) return ENOMEM;
   if (const int err = mgr->with_backend([](auto& b) { return b.error(); })) return err;
   mgr->with_backend([&](auto& b) {
@@ -267,7 +267,7 @@ int Manager::register_fd(int fd, Events interest, bool persistent, std::uintptr_
                          Key* key) noexcept {
   if (fd < 0) return EBADF;
   if (interest == 0 || (interest & ~kInterestMask) != 0) return EINVAL;
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<ManagerLock> lock(mu_);
   // Everything that can run out of memory first, so nothing below fails
   // half-way for want of it.
   FdSlot* slot;
@@ -328,7 +328,7 @@ int Manager::register_fd(int fd, Events interest, bool persistent, std::uintptr_
 
 int Manager::modify_fd(Key key, Events interest) noexcept {
   if (interest == 0 || (interest & ~kInterestMask) != 0) return EINVAL;
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<ManagerLock> lock(mu_);
   Registration* node = pool_.find(key);
   if (node == nullptr || node->kind != Registration::Kind::kFd || !node->hook.is_linked()) {
     return ENOENT;
@@ -343,7 +343,7 @@ int Manager::modify_fd(Key key, Events interest) noexcept {
 }
 
 int Manager::unregister_fd(Key key) noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<ManagerLock> lock(mu_);
   Registration* node = pool_.find(key);
   if (node == nullptr || node->kind != Registration::Kind::kFd) return ENOENT;
   const int fd = node->fd;
@@ -366,7 +366,7 @@ int Manager::unregister_fd(Key key) noexcept {
 // ---- timers --------------------------------------------------------------------
 
 int Manager::add_timer_at(std::int64_t deadline_ns, std::uintptr_t token, Key* key) noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<ManagerLock> lock(mu_);
   try {
     timers_.reserve_one_more();
   } catch (const std::bad_alloc&) {
@@ -382,7 +382,7 @@ int Manager::add_timer_at(std::int64_t deadline_ns, std::uintptr_t token, Key* k
 }
 
 int Manager::update_timer_at(Key key, std::int64_t deadline_ns) noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<ManagerLock> lock(mu_);
   Registration* node = pool_.find(key);
   if (node == nullptr || node->kind != Registration::Kind::kTimer) return ENOENT;
   bool earliest;
@@ -405,7 +405,7 @@ int Manager::update_timer_at(Key key, std::int64_t deadline_ns) noexcept {
 }
 
 int Manager::cancel_timer(Key key) noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<ManagerLock> lock(mu_);
   Registration* node = pool_.find(key);
   if (node == nullptr || node->kind != Registration::Kind::kTimer) return ENOENT;
   if (node->heap_index != Registration::kNotInHeap) timers_.erase(node);
@@ -440,7 +440,7 @@ std::int64_t Manager::wait_budget(std::int64_t now, std::int64_t limit, bool wok
 
 int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity) noexcept {
   if (out == nullptr || capacity == 0) return -EINVAL;
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<ManagerLock> lock(mu_);
   if (polling_) return -EBUSY;
   // The precise clock only when a deadline depends on it (Note [Clock
   // reads]).
@@ -487,7 +487,7 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
 }
 
 int Manager::pollable_fd() noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<ManagerLock> lock(mu_);
   if (!submit_when_idle_) {
     submit_when_idle_ = true;
     submit_queued_changes();
@@ -503,8 +503,8 @@ int Manager::wakeup() noexcept {
 int Manager::after_fork() noexcept {
   // See Note [Fork]. Re-creating the mutex in place is the only way out of a
   // lock held by a thread that no longer exists.
-  new (&mu_) std::mutex();
-  std::lock_guard<std::mutex> lock(mu_);
+  mu_.reset_after_fork();
+  std::lock_guard<ManagerLock> lock(mu_);
   polling_ = false;
   wake_.reset();
   if (const int err = with_backend([](auto& b) { return b.after_fork(); })) return err;
@@ -526,29 +526,29 @@ int Manager::after_fork() noexcept {
 // ---- introspection -------------------------------------------------------------
 
 std::int64_t Manager::next_deadline() noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<ManagerLock> lock(mu_);
   if (!ready_.empty() || watches_.any_always_ready()) return now_ns();
   return earliest_deadline().value_or(-1);
 }
 
 std::size_t Manager::pending() noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<ManagerLock> lock(mu_);
   return pool_.live();
 }
 
 void Manager::visit_tokens(void (*visit)(void* ctx, std::uintptr_t* token), void* ctx) noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<ManagerLock> lock(mu_);
   pool_.for_each_live([&](Registration& node) { visit(ctx, &node.token); });
 }
 
 int Manager::fd_of(Key key) noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<ManagerLock> lock(mu_);
   const Registration* node = pool_.find(key);
   return node != nullptr && node->kind == Registration::Kind::kFd ? node->fd : -1;
 }
 
 void Manager::set_closed_fd_check_interval(std::int64_t interval_ns) noexcept {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<ManagerLock> lock(mu_);
   closed_fds_.set_interval(interval_ns, now_ns());
 }
 

@@ -147,7 +147,7 @@ void PollBackend::disarm(int fd) noexcept {
 }
 
 template <>
-int PollBackend::wait(std::int64_t timeout_ns, std::mutex& lock) noexcept {
+int PollBackend::wait(std::int64_t timeout_ns, ManagerLock& lock) noexcept {
   // The snapshot, taken under the lock; arm() reserved its capacity, so
   // this copy does not allocate.
   state_.wait_set.assign(state_.watched.begin(), state_.watched.end());

@@ -28,7 +28,7 @@ class IoUring : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!evmgr_backend_available(EVMGR_BACKEND_IO_URING)) GTEST_SKIP() << "io_uring refused here";
-    ASSERT_EQ(0, evmgr_new(EVMGR_BACKEND_IO_URING, &m_));
+    ASSERT_EQ(0, evmgr_new_with(EVMGR_BACKEND_IO_URING, test_manager_flags(), &m_));
   }
   void TearDown() override { evmgr_free(m_); }
 

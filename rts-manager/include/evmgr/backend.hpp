@@ -31,11 +31,11 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <type_traits>
 #include <utility>
 
 #include "evmgr/events.hpp"
+#include "evmgr/manager_lock.hpp"
 
 namespace evmgr {
 
@@ -141,11 +141,11 @@ class Backend {
   // Forgets fd. Errors are ignored on purpose: the fd may be closed.
   void disarm(int fd) noexcept;
 
-  // Called with `lock` (the manager's mutex) held; unlocks it for the
+  // Called with `lock` (the manager's lock, possibly disabled) held; unlocks it for the
   // blocking call only and holds it again on return. Blocks until something is
   // ready, the wake-up channel fires, a signal arrives or timeout_ns
   // passes (< 0: no limit). 0, or an errno (EINTR on a signal).
-  int wait(std::int64_t timeout_ns, std::mutex& lock) noexcept;
+  int wait(std::int64_t timeout_ns, ManagerLock& lock) noexcept;
 
   // Hands each ready (fd, events, tag) of the last wait() to on_ready (tag:
   // the watch's label, or 0 if the back-end keeps none) and returns true if
@@ -187,7 +187,7 @@ template <class B>
 struct Operations {
   using arm = ArmResult (B::*)(int, Events, ArmMode, WatchTag) noexcept;
   using disarm = void (B::*)(int) noexcept;
-  using wait = int (B::*)(std::int64_t, std::mutex&) noexcept;
+  using wait = int (B::*)(std::int64_t, ManagerLock&) noexcept;
   using dispatch = bool (B::*)(ReadyCallback) noexcept;
   using wakeup = int (B::*)() noexcept;
   using pollable_fd = int (B::*)() const noexcept;

@@ -11,7 +11,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <variant>
 
@@ -20,6 +19,7 @@
 #include "evmgr/events.hpp"
 #include "evmgr/fd_table.hpp"
 #include "evmgr/fd_watch.hpp"
+#include "evmgr/manager_lock.hpp"
 #include "evmgr/registration.hpp"
 #include "evmgr/timer_queue.hpp"
 #include "evmgr/wake_channel.hpp"
@@ -34,7 +34,9 @@ class Manager {
   // Creates a manager on `kind` (kAuto: the best the platform has and the
   // kernel allows: io_uring, else epoll).
   // 0, ENOSYS (not on this platform), EINVAL, ENOMEM, or the back-end's errno.
-  static int create(BackendKind kind, std::unique_ptr<Manager>* out) noexcept;
+  // `locked` false: single-threaded mode, no lock taken (ManagerLock):
+  // every call but wakeup() must then come from one thread at a time.
+  static int create(BackendKind kind, std::unique_ptr<Manager>* out, bool locked = true) noexcept;
   // Whether `kind` can be created here (compiled in, and the kernel allows
   // it: io_uring may be refused).
   static bool available(BackendKind kind) noexcept;
@@ -45,6 +47,9 @@ class Manager {
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;
   ~Manager();
+
+  // Whether the manager takes its lock (false: single-threaded mode).
+  bool locked() const noexcept { return mu_.enabled(); }
 
   // The back-end in use (never kAuto).
   BackendKind backend_kind() const noexcept { return kind_; }
@@ -88,9 +93,10 @@ class Manager {
   void set_closed_fd_check_interval(std::int64_t interval_ns) noexcept;
 
  private:
-  explicit Manager(BackendKind kind) noexcept : kind_(kind), backend_(make_backend(kind)) {}
+  Manager(BackendKind kind, bool locked) noexcept
+      : mu_(locked), kind_(kind), backend_(make_backend(kind)) {}
   // create() on a concrete back-end.
-  static int create_on(BackendKind kind, std::unique_ptr<Manager>* out) noexcept;
+  static int create_on(BackendKind kind, bool locked, std::unique_ptr<Manager>* out) noexcept;
 
   template <class F>
   decltype(auto) with_backend(F&& f) {
@@ -133,7 +139,7 @@ class Manager {
       boost::intrusive::member_hook<Registration, WaiterHook, &Registration::ready_hook>,
       boost::intrusive::constant_time_size<false>>;
 
-  std::mutex mu_;
+  ManagerLock mu_;  // disabled in single-threaded mode
   BackendKind kind_;
   bool wait_sees_changes_live_ = false;  // the back-end's traits
   bool detects_replaced_files_ = false;
