@@ -106,7 +106,8 @@ int evmgr_backend_refusal(evmgr_backend backend) {
   const int as_int = static_cast<int>(backend);
   if (as_int < EVMGR_BACKEND_AUTO || as_int > EVMGR_BACKEND_IO_URING) return EINVAL;
   const auto kind = static_cast<BackendKind>(backend);
-  if (!evmgr::backend_compiled_in(kind)) return ENOSYS;
+  // Not ENOSYS, which is the kernel's word for a kernel without io_uring.
+  if (!evmgr::backend_compiled_in(kind)) return EOPNOTSUPP;
   return evmgr::backend_refusal(kind);
 }
 

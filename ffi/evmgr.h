@@ -126,7 +126,7 @@ EVMGR_API int evmgr_backend_available(evmgr_backend backend);
 
 /* Why evmgr_new(backend, ...) cannot work here: 0 if it can (as far as the
  * kernel says without creating a manager), EINVAL for an unknown value,
- * ENOSYS when this build lacks it, or the errno the kernel refuses it with
+ * EOPNOTSUPP when this build lacks it, or the errno the kernel refuses it with
  * (io_uring: EPERM under a seccomp profile or kernel.io_uring_disabled,
  * ENOSYS on a kernel without it or older than 5.11). The kernel is asked
  * once per process. */

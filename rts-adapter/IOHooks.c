@@ -79,7 +79,7 @@ setIOManagerByName(const char *name)
     // refuses it: initIOManager then fails naming the kernel's reason.
     if (evmgr_backend_parse(name, &b) == 0 &&
         (evmgr_backend_available(b) ||
-         (b == EVMGR_BACKEND_IO_URING && evmgr_backend_refusal(b) != ENOSYS))) {
+         (b == EVMGR_BACKEND_IO_URING && evmgr_backend_refusal(b) != EOPNOTSUPP))) {
         use_select = false;
         evmgr_choice = b;
         return true;

@@ -149,7 +149,7 @@ for way in $WAYS; do
 
   # The option itself: --info names the manager, a bad name is an error.
   bin=$OUT/$way/Delays
-  if [ -x "$bin" ] && selected "options/$way"; then
+  if [ -x "$bin" ] && { selected "options/$way" || selected "fallback/$way"; }; then
     for m in $MANAGERS; do
       t0=$(date +%s.%N)
       got=$("$bin" +RTS --io-manager=$m --info 2>&1 | sed -n 's/.*("I\/O manager", "\(.*\)").*/\1/p')
