@@ -25,6 +25,12 @@
 //       Counts malloc calls (operator new included) in evmgr's steady state:
 //       fd wake-ups, evmgr_wakeup wake-ups, timer fires, timer re-arms.
 //       Exits 1 if there is any.
+//   evmgr_bench tiny-delay [--count C]
+//       C timers of 1 us, each added then polled for (evmgr_poll(-1)), per
+//       back-end: how late a tiny delay ends (Note [Timer slack]).
+//   evmgr_bench sweep [--n 1000,10000] [--reps R]
+//       N eventfds waited on (one-shot, for read), then R evmgr_check_closed_fds
+//       calls, per back-end: the closed-fd sweep's cost (Note [Closed fds]).
 //   evmgr_bench env
 //       One line about the machine and library versions.
 //
@@ -38,6 +44,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
@@ -838,6 +846,94 @@ int mode_steady() {
   return ok ? 0 : 1;
 }
 
+// ---- tiny delays and the closed-fd sweep ---------------------------------------------
+
+const evmgr_backend kLinuxBackends[] = {EVMGR_BACKEND_EPOLL, EVMGR_BACKEND_POLL};
+
+double quantile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
+}
+
+int mode_tiny_delay(int count) {
+  std::printf("### Tiny delays: a 1 us timer, added then polled for (wall us from add to "
+              "delivery)\n\n");
+  std::printf("Timer slack of this thread: %d ns.\n\n", prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0));
+  std::printf("| back-end | timers | median | p90 | p99 | max | early |\n"
+              "|:---|---:|---:|---:|---:|---:|---:|\n");
+  bool ok = true;
+  for (const evmgr_backend backend : kLinuxBackends) {
+    evmgr_manager* mgr;
+    check(evmgr_new(backend, &mgr), "evmgr_new");
+    std::vector<double> us;
+    us.reserve(static_cast<std::size_t>(count));
+    int early = 0;
+    evmgr_event out[4];
+    for (int i = 0; i < count; ++i) {
+      evmgr_key key;
+      const std::int64_t t0 = evmgr_now_ns();
+      check(evmgr_timer_add(mgr, 1000, 1, &key), "timer_add");
+      if (evmgr_poll(mgr, -1, out, 4) != 1) die("poll", EIO);
+      const std::int64_t t1 = evmgr_now_ns();
+      if (t1 < t0 + 1000) ++early;
+      us.push_back(static_cast<double>(t1 - t0) / 1000.0);
+    }
+    evmgr_free(mgr);
+    ok = ok && early == 0;
+    std::printf("| %s | %d | %.1f | %.1f | %.1f | %.1f | %d |\n", evmgr_backend_name(backend),
+                count, median(us), quantile(us, 0.9), quantile(us, 0.99), quantile(us, 1.0),
+                early);
+  }
+  std::printf("\n");
+  return ok ? 0 : 1;
+}
+
+int mode_sweep(const std::vector<int>& ns, int reps) {
+  raise_nofile();
+  std::printf("### The closed-fd sweep: evmgr_check_closed_fds with N fds waited on\n\n");
+  std::printf("| back-end | waited fds | median us per sweep | us per fd | poll(2) batches | "
+              "file probes |\n|:---|---:|---:|---:|---:|---:|\n");
+  for (const int n : ns) {
+    if (n + 64L > nofile_limit()) {
+      std::printf("| (skipped: %d fds need RLIMIT_NOFILE >= %d) |\n", n, n + 64);
+      continue;
+    }
+    // eventfds: one fd per waited fd, pollable and fstat-able like a pipe.
+    std::vector<int> fds;
+    for (int i = 0; i < n; ++i) {
+      const int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+      if (fd < 0) die("eventfd", errno);
+      fds.push_back(fd);
+    }
+    for (const evmgr_backend backend : kLinuxBackends) {
+      evmgr_manager* mgr;
+      check(evmgr_new(backend, &mgr), "evmgr_new");
+      evmgr_set_closed_fd_check_interval(mgr, 0);
+      for (int i = 0; i < n; ++i) {
+        evmgr_key key;
+        check(evmgr_fd_register(mgr, fds[static_cast<std::size_t>(i)], EVMGR_READ,
+                                EVMGR_ONESHOT, 1, &key),
+              "register");
+      }
+      std::vector<double> us;
+      for (int r = 0; r < reps; ++r) {
+        const std::int64_t t0 = wall_ns();
+        check(evmgr_check_closed_fds(mgr), "check_closed_fds");
+        us.push_back(static_cast<double>(wall_ns() - t0) / 1000.0);
+      }
+      const double med = median(us);
+      std::printf("| %s | %d | %.0f | %.3f | %d | %d |\n", evmgr_backend_name(backend), n, med,
+                  med / n, (n + 255) / 256, n < 1024 ? n : 1024);
+      evmgr_free(mgr);
+    }
+    for (const int fd : fds) (void)::close(fd);
+  }
+  std::printf("\nOne poll(2) per 256 waited fds finds closed fds; up to 1024 waited fds per "
+              "sweep are probed for a replaced file (epoll_ctl(MOD) under epoll, fstat "
+              "under poll), a rotating slice beyond (Note [Closed fds]).\n\n");
+  return 0;
+}
+
 void print_env() {
   utsname u;
   uname(&u);
@@ -867,15 +963,16 @@ int main(int argc, char** argv) {
                  "usage: %s pipes [--reps R] [--writes W] [--n 100,1000,10000] [--a 1,100] "
                  "[--timers 0,1]\n"
                  "       %s timers [--reps R] [--count C]\n"
+                 "       %s tiny-delay [--count C] | sweep [--n 1000,10000] [--reps R]\n"
                  "       %s memory | steady | env\n",
-                 argv[0], argv[0], argv[0]);
+                 argv[0], argv[0], argv[0], argv[0]);
     return 2;
   }
   const std::string mode = argv[1];
-  int reps = 5;
+  int reps = -1;    // per mode when not given
   long writes = 100000;
-  int count = 1000000;
-  std::vector<int> ns = {100, 1000, 10000}, as = {1, 100}, ts = {0, 1};
+  int count = -1;   // per mode when not given
+  std::vector<int> ns, as = {1, 100}, ts = {0, 1};
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string opt = argv[i];
     if (opt == "--reps") reps = std::atoi(argv[i + 1]);
@@ -893,10 +990,18 @@ int main(int argc, char** argv) {
   bench::g_rand_ns.resize(bench::kRandCount);
   for (auto& r : bench::g_rand_ns) r = static_cast<std::int64_t>(rng() % 1000000000u);
 
-  if (mode == "pipes") return mode_pipes(reps, writes, ns, as, ts);
-  if (mode == "timers") return mode_timers(reps, count);
+  const auto or_default = [](auto given, auto fallback) { return given < 0 ? fallback : given; };
+  if (mode == "pipes") {
+    return mode_pipes(or_default(reps, 5), writes, ns.empty() ? std::vector<int>{100, 1000, 10000} : ns,
+                      as, ts);
+  }
+  if (mode == "timers") return mode_timers(or_default(reps, 5), or_default(count, 1000000));
   if (mode == "memory") return mode_memory();
   if (mode == "steady") return mode_steady();
+  if (mode == "tiny-delay") return mode_tiny_delay(or_default(count, 20000));
+  if (mode == "sweep") {
+    return mode_sweep(ns.empty() ? std::vector<int>{1000, 10000} : ns, or_default(reps, 21));
+  }
   if (mode == "env") {
     print_env();
     return 0;

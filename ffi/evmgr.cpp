@@ -2,22 +2,24 @@
 //
 // The C ABI: a thin layer that turns handles into evmgr::Manager calls.
 // Every Manager member is noexcept and reports errors as errno values, so
-// nothing here can throw; allocation goes through new (std::nothrow).
+// nothing here can throw. An evmgr_manager is never defined: a handle is
+// the Manager itself (from Manager::create, malloc'ed), seen through an
+// opaque type.
 #include "evmgr.h"
 
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
-#include <memory>
 
 #include "evmgr/clock.hpp"
 #include "evmgr/manager.hpp"
 
-struct evmgr_manager {
-  std::unique_ptr<evmgr::Manager> impl;
-};
-
 namespace {
+
+evmgr::Manager* impl(evmgr_manager* handle) { return reinterpret_cast<evmgr::Manager*>(handle); }
+const evmgr::Manager* impl(const evmgr_manager* handle) {
+  return reinterpret_cast<const evmgr::Manager*>(handle);
+}
 
 using evmgr::BackendKind;
 
@@ -61,21 +63,19 @@ int evmgr_new_with(evmgr_backend backend, uint32_t flags, evmgr_manager** out) {
   if (out == nullptr) return EINVAL;
   *out = nullptr;
   if ((flags & ~static_cast<uint32_t>(EVMGR_SINGLE_THREADED)) != 0) return EINVAL;
-  std::unique_ptr<evmgr_manager> handle(new (std::nothrow) evmgr_manager());
-  if (!handle) return ENOMEM;
   const bool locked = (flags & EVMGR_SINGLE_THREADED) == 0;
-  if (const int err =
-          evmgr::Manager::create(static_cast<BackendKind>(backend), &handle->impl, locked)) {
+  evmgr::Manager* mgr = nullptr;
+  if (const int err = evmgr::Manager::create(static_cast<BackendKind>(backend), &mgr, locked)) {
     return err;
   }
-  *out = handle.release();
+  *out = reinterpret_cast<evmgr_manager*>(mgr);
   return 0;
 }
 
-void evmgr_free(evmgr_manager* mgr) { delete mgr; }
+void evmgr_free(evmgr_manager* mgr) { evmgr::Manager::destroy(impl(mgr)); }
 
 evmgr_backend evmgr_backend_of(const evmgr_manager* mgr) {
-  return static_cast<evmgr_backend>(mgr->impl->backend_kind());
+  return static_cast<evmgr_backend>(impl(mgr)->backend_kind());
 }
 
 const char* evmgr_backend_name(evmgr_backend backend) {
@@ -115,37 +115,37 @@ evmgr_backend evmgr_backend_resolve(evmgr_backend backend) {
   return static_cast<evmgr_backend>(evmgr::Manager::resolve(static_cast<BackendKind>(backend)));
 }
 
-int evmgr_after_fork(evmgr_manager* mgr) { return mgr->impl->after_fork(); }
+int evmgr_after_fork(evmgr_manager* mgr) { return impl(mgr)->after_fork(); }
 
 int evmgr_fd_register(evmgr_manager* mgr, int fd, uint32_t events, uint32_t flags,
                       uintptr_t token, evmgr_key* out_key) {
   if (out_key == nullptr || (flags & ~static_cast<uint32_t>(EVMGR_PERSISTENT)) != 0) return EINVAL;
-  return mgr->impl->register_fd(fd, events, (flags & EVMGR_PERSISTENT) != 0, token, out_key);
+  return impl(mgr)->register_fd(fd, events, (flags & EVMGR_PERSISTENT) != 0, token, out_key);
 }
 
 int evmgr_fd_modify(evmgr_manager* mgr, evmgr_key key, uint32_t events) {
-  return mgr->impl->modify_fd(key, events);
+  return impl(mgr)->modify_fd(key, events);
 }
 
-int evmgr_fd_unregister(evmgr_manager* mgr, evmgr_key key) { return mgr->impl->unregister_fd(key); }
+int evmgr_fd_unregister(evmgr_manager* mgr, evmgr_key key) { return impl(mgr)->unregister_fd(key); }
 
 int evmgr_timer_add(evmgr_manager* mgr, int64_t timeout_ns, uintptr_t token, evmgr_key* out_key) {
   if (out_key == nullptr) return EINVAL;
-  return mgr->impl->add_timer_at(evmgr::deadline_after(evmgr::now_ns(), timeout_ns), token,
+  return impl(mgr)->add_timer_at(evmgr::deadline_after(evmgr::now_ns(), timeout_ns), token,
                                  out_key);
 }
 
 int evmgr_timer_add_at(evmgr_manager* mgr, int64_t deadline_ns, uintptr_t token,
                        evmgr_key* out_key) {
   if (out_key == nullptr) return EINVAL;
-  return mgr->impl->add_timer_at(deadline_ns, token, out_key);
+  return impl(mgr)->add_timer_at(deadline_ns, token, out_key);
 }
 
 int evmgr_timer_update(evmgr_manager* mgr, evmgr_key key, int64_t timeout_ns) {
-  return mgr->impl->update_timer_at(key, evmgr::deadline_after(evmgr::now_ns(), timeout_ns));
+  return impl(mgr)->update_timer_at(key, evmgr::deadline_after(evmgr::now_ns(), timeout_ns));
 }
 
-int evmgr_timer_cancel(evmgr_manager* mgr, evmgr_key key) { return mgr->impl->cancel_timer(key); }
+int evmgr_timer_cancel(evmgr_manager* mgr, evmgr_key key) { return impl(mgr)->cancel_timer(key); }
 
 int64_t evmgr_now_ns(void) { return evmgr::now_ns(); }
 
@@ -156,26 +156,32 @@ int64_t evmgr_ns_from_us(int64_t us) {
 }
 
 int evmgr_poll(evmgr_manager* mgr, int64_t timeout_ns, evmgr_event* out, size_t capacity) {
-  return mgr->impl->poll(timeout_ns, reinterpret_cast<evmgr::ReadyEvent*>(out), capacity);
+  return impl(mgr)->poll(timeout_ns, reinterpret_cast<evmgr::ReadyEvent*>(out), capacity);
 }
 
-int evmgr_wakeup(evmgr_manager* mgr) { return mgr->impl->wakeup(); }
+int evmgr_wakeup(evmgr_manager* mgr) { return impl(mgr)->wakeup(); }
 
-int evmgr_pollable_fd(const evmgr_manager* mgr) { return mgr->impl->pollable_fd(); }
+// const in the C ABI, but asking switches a back-end that queues changes
+// (io_uring) to sending them at once (Manager::pollable_fd).
+int evmgr_pollable_fd(const evmgr_manager* mgr) {
+  return impl(const_cast<evmgr_manager*>(mgr))->pollable_fd();
+}
 
-int64_t evmgr_next_deadline_ns(evmgr_manager* mgr) { return mgr->impl->next_deadline(); }
+int64_t evmgr_next_deadline_ns(evmgr_manager* mgr) { return impl(mgr)->next_deadline(); }
 
-size_t evmgr_pending_count(evmgr_manager* mgr) { return mgr->impl->pending(); }
+size_t evmgr_pending_count(evmgr_manager* mgr) { return impl(mgr)->pending(); }
 
 void evmgr_visit_tokens(evmgr_manager* mgr, void (*visit)(void* ctx, uintptr_t* token),
                         void* ctx) {
-  if (visit != nullptr) mgr->impl->visit_tokens(visit, ctx);
+  if (visit != nullptr) impl(mgr)->visit_tokens(visit, ctx);
 }
 
-int evmgr_key_fd(evmgr_manager* mgr, evmgr_key key) { return mgr->impl->fd_of(key); }
+int evmgr_key_fd(evmgr_manager* mgr, evmgr_key key) { return impl(mgr)->fd_of(key); }
 
 void evmgr_set_closed_fd_check_interval(evmgr_manager* mgr, int64_t interval_ns) {
-  mgr->impl->set_closed_fd_check_interval(interval_ns);
+  impl(mgr)->set_closed_fd_check_interval(interval_ns);
 }
+
+int evmgr_check_closed_fds(evmgr_manager* mgr) { return impl(mgr)->check_closed_fds(); }
 
 }  // extern "C"

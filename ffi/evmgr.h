@@ -237,12 +237,39 @@ EVMGR_API void evmgr_visit_tokens(evmgr_manager *mgr,
 /* The fd of a live fd registration (for debug printers), or -1. */
 EVMGR_API int evmgr_key_fd(evmgr_manager *mgr, evmgr_key key);
 
-/* How often, in nanoseconds, the manager looks for registered fds that were
- * closed behind its back (epoll and kqueue forget them silently, poll(2)
- * notices only when entered; see docs/design.md). Default 250 ms; 0 turns
- * it off. */
+/* ---- Closed fds -----------------------------------------------------------
+ * A registered fd may be closed behind the manager's back, and its number
+ * reused by another file (a new pipe or socket, a dup2() onto it, a regular
+ * file), while the old file may live on through a dup(). epoll and kqueue
+ * forget a closed file's watch silently and poll(2) watches numbers, so
+ * the manager checks: the closed-fd sweep finds every registered fd that is
+ * not open any more, and probes registered fds for a number that now names
+ * another file than the one their registrations were made on (every fd up
+ * to 1024 registered fds, a rotating slice of 1024 per sweep beyond). The
+ * registrations of such an fd get EVMGR_CLOSED (with EVMGR_ERROR) and are
+ * removed. Independently of the sweep, a new registration on a number that
+ * names another file than the existing registrations' gives those
+ * EVMGR_CLOSED at once. See docs/design.md. */
+
+/* How often, in nanoseconds, evmgr_poll runs the closed-fd sweep while fds
+ * are registered; it also cuts its blocking waits to this period so that
+ * the sweep runs when idle. Default 250 ms. 0 (or a negative value) turns
+ * the periodic sweep off entirely: evmgr_poll then never sweeps and never
+ * cuts a wait short for it, and the caller runs the sweep with
+ * evmgr_check_closed_fds when fds may have been closed. The next periodic
+ * sweep is due one period after this call. */
 EVMGR_API void evmgr_set_closed_fd_check_interval(evmgr_manager *mgr,
                                                   int64_t interval_ns);
+
+/* Runs the closed-fd sweep now, whatever the period, from any thread: the
+ * registrations of every registered fd found closed, and of every probed fd
+ * whose number names another file than theirs, get EVMGR_CLOSED events,
+ * queued: the next evmgr_poll returns them without waiting (and a poll
+ * blocked in another thread returns). Costs one poll(2) per 256 registered
+ * fds plus one syscall per probed fd, and none when no fd is registered.
+ * Returns 0, or an errno (ENOMEM: part of the fds went unchecked; call
+ * again later). */
+EVMGR_API int evmgr_check_closed_fds(evmgr_manager *mgr);
 
 #ifdef __cplusplus
 }

@@ -76,6 +76,61 @@ static StgWord n_waiting = 0;
  * evmgrIOAwait. Linked through tso->_link. A GC root. */
 static StgTSO *bad_fd_queue = END_TSO_QUEUE;
 
+/* Note [Closed fds when idle]
+ * ~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+ * epoll and kqueue forget a watch when its file is closed, and a closed fd
+ * number may be reused by another file: a thread waiting on it would wait
+ * forever. The core finds such fds with its closed-fd sweep
+ * (evmgr_check_closed_fds: one poll(2) per 256 waited fds, plus a probe of
+ * whether each number still names its file), and the waiting threads get
+ * the IOError a closed fd gives (blockedOnBadFD, as select's EBADF path).
+ *
+ * Left to itself the core sweeps every 250 ms and cuts every blocking wait
+ * to that period, so a program whose threads all wait made 8 syscalls a
+ * second forever; stock select makes none. But in the non-threaded RTS no
+ * Haskell code runs while the scheduler waits here, so no Haskell code can
+ * have closed an fd since the last sweep unless the scheduler ran threads
+ * since. We therefore turn the core's periodic sweep off and run it
+ * ourselves:
+ *
+ *   - haskell_ran_since_sweep is set whenever we return to the scheduler
+ *     (it may then run threads) and cleared by each sweep;
+ *   - a sweep runs when one is due (CLOSED_FD_SWEEP_NS after the last) and
+ *     Haskell code ran since the last: in non-blocking polls while threads
+ *     run, and before a blocking wait;
+ *   - a blocking wait with a sweep owed but not yet due waits at most until
+ *     it is due; with none owed it waits without limit.
+ *
+ * So a fd closed by Haskell code is noticed within CLOSED_FD_SWEEP_NS, as
+ * before, and a program whose threads all wait makes at most one more
+ * sweep after it settles, then no syscall at all.
+ *
+ * A C library's own OS thread can close an fd while every Haskell thread
+ * waits; then nothing is swept until Haskell code runs again (a timer, an
+ * fd event, a signal handler). Stock select is no better: a close() from
+ * another thread does not interrupt a select() either (it sees EBADF only
+ * at its next call), so a thread waiting on such an fd waits as it would
+ * on stock, until anything else wakes the RTS.
+ */
+#define CLOSED_FD_SWEEP_NS 250000000
+static bool haskell_ran_since_sweep = true;
+static int64_t next_sweep_ns = 0;
+
+/* Runs the closed-fd sweep if one is owed and due at `now`. */
+static void
+sweepClosedFdsIfDue(int64_t now)
+{
+    if (!haskell_ran_since_sweep || now < next_sweep_ns) return;
+    haskell_ran_since_sweep = false;
+    next_sweep_ns = now + CLOSED_FD_SWEEP_NS;
+    int r = evmgr_check_closed_fds(mgr);
+    if (r != 0) {
+        // ENOMEM: part of the fds went unchecked; try again next time.
+        haskell_ran_since_sweep = true;
+        debugTrace(DEBUG_sched, "closed-fd sweep: %s", strerror(r));
+    }
+}
+
 /* evmgr_poll copies at most this many events per call; more stay queued in
  * the manager and are fetched by the next call (with timeout 0). */
 #define EVENT_BATCH 256
@@ -93,7 +148,14 @@ evmgrIOInit(evmgr_backend backend)
     mgr = NULL;
     // One OS thread makes every call but evmgr_wakeup (the non-threaded
     // RTS): the manager takes no lock.
-    return evmgr_new_with(backend, EVMGR_SINGLE_THREADED, &mgr);
+    int r = evmgr_new_with(backend, EVMGR_SINGLE_THREADED, &mgr);
+    if (r == 0) {
+        // We run the closed-fd sweep ourselves: Note [Closed fds when idle].
+        evmgr_set_closed_fd_check_interval(mgr, 0);
+        haskell_ran_since_sweep = true;
+        next_sweep_ns = evmgr_now_ns() + CLOSED_FD_SWEEP_NS;
+    }
+    return r;
 }
 
 evmgr_backend
@@ -143,6 +205,8 @@ evmgrIOAfterForkChild(void)
                        strerror(r));
             stg_exit(EXIT_FAILURE);
         }
+        // Sweeps stay ours, as in evmgrIOInit: Note [Closed fds when idle].
+        evmgr_set_closed_fd_check_interval(fresh, 0);
         mgr = fresh;  // the old one is leaked on purpose, see the Note
         // Threads still hold keys of the old manager; evmgrIOCancel copes
         // with ENOENT, and the counter is recomputed as they are deleted.
@@ -387,8 +451,54 @@ mustReturnToScheduler(void)
     return !emptyRunQueue(&MainCapability);
 }
 
+/* Note [Fewer polls]
+ * ~~~~~~~~~~~~~~~~~~
+ * The non-threaded scheduler calls awaitCompletedTimeoutsOrIO on every pass
+ * while any thread waits: with `wait` when the run queue is empty (we must
+ * block until something happens), without it otherwise. Most of the
+ * non-blocking calls are pointless: in a ping-pong the pass right after a
+ * blocking poll woke the other thread polls again, finds nothing (nothing
+ * ran in between) and costs a syscall per hop; in a busy server every
+ * request's thread returns to the scheduler and polls an empty kernel list.
+ *
+ * The rule: a non-blocking poll is skipped when the last poll of any kind
+ * ended less than POLL_GAP_NS ago. A blocking poll is never skipped, so
+ * this never delays a program that has nothing else to do. The latency
+ * bound: while threads keep the run queue busy, a ready fd or an expired
+ * delay is noticed at the first scheduler pass at least POLL_GAP_NS after
+ * the previous poll; the scheduler passes at least once per context switch
+ * (20 ms by default), so the bound is max(POLL_GAP_NS, the time to the
+ * next pass), which is what stock's select path gives (it polls at every
+ * pass, and a CPU-bound thread keeps it from passing until the context
+ * switch), give or take POLL_GAP_NS. The woken thread then goes to the
+ * front of the run queue (Note [Woken threads go to the front]), so it
+ * runs at once.
+ *
+ * POLL_GAP_NS is 100 us: a few requests' worth of a busy server's work, so
+ * one poll collects the readiness of many connections, and far below the
+ * context-switch interval.
+ */
+#define POLL_GAP_NS 100000
+
+/* When the last evmgr_poll returned (evmgr_now_ns clock). */
+static int64_t last_poll_ns = 0;
+
+static void awaitCompletedIO(bool wait, int64_t now);
+
 void
 evmgrIOAwait(bool wait)
+{
+    int64_t now = evmgr_now_ns();
+    if (!wait && bad_fd_queue == END_TSO_QUEUE && now - last_poll_ns < POLL_GAP_NS) {
+        return;  // Note [Fewer polls]
+    }
+    awaitCompletedIO(wait, now);
+    // The scheduler may run threads now: Note [Closed fds when idle].
+    haskell_ran_since_sweep = true;
+}
+
+static void
+awaitCompletedIO(bool wait, int64_t now)
 {
     debugTrace(DEBUG_sched, "checking for threads blocked on I/O%s",
                wait ? " (waiting)" : "");
@@ -400,8 +510,14 @@ evmgrIOAwait(bool wait)
             // Nothing registered: waiting would never end.
             return;
         }
-        int64_t timeout = (wait && !woke) ? -1 : 0;
+        sweepClosedFdsIfDue(now);
+        int64_t timeout = 0;
+        if (wait && !woke) {
+            // No limit, unless a sweep is owed: Note [Closed fds when idle].
+            timeout = haskell_ran_since_sweep ? next_sweep_ns - now : -1;
+        }
         int n = evmgr_poll(mgr, timeout, events, EVENT_BATCH);
+        now = last_poll_ns = evmgr_now_ns();
 
         if (n < 0) {
             if (n == -EINTR) {
@@ -425,8 +541,8 @@ evmgrIOAwait(bool wait)
         if (woke || !wait) {
             return;
         }
-        // Woken with nothing ready: evmgr_wakeup from a signal handler or
-        // interruptStgRts.
+        // Nothing ready: evmgr_wakeup from a signal handler or
+        // interruptStgRts, or the wait ended for a sweep that is due now.
         if (mustReturnToScheduler()) return;
     }
 }

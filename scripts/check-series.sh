@@ -10,7 +10,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 SRCDIR=$BUILD/ghc-src
 debian=$(find "$SRCDIR" -maxdepth 1 -name 'ghc-9.0.2*' | head -n1)
-orig=$(find "$SRCDIR" -maxdepth 1 -name 'ghc_9.0.2.orig.tar.*' | head -n1)
+orig=$(find "$SRCDIR" -maxdepth 1 -name 'ghc_9.0.2.orig.tar.*' ! -name '*.asc' | head -n1)
 [ -n "$debian" ] && [ -n "$orig" ] || { echo "check-series: no GHC source in $SRCDIR (run make ghc)" >&2; exit 2; }
 
 scratch=$(mktemp -d); trap 'rm -rf "$scratch"' EXIT

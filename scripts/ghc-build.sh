@@ -10,8 +10,8 @@
 #   - symlinks to everything in /usr/lib/ghc (compiler, libraries),
 #   - package.conf.d: a COPY of the global package db (never the symlink
 #     into /var/lib/ghc), with the rts entry pointing at build/ghc/lib/rts
-#     and `stdc++` added to its extra-libraries, recached; the wrappers
-#     re-sync it when Debian's db changes (scripts/pkgdb-sync);
+#     recached; the wrappers re-sync it when Debian's db changes
+#     (scripts/pkgdb-sync);
 #   - rts/: the threaded RTS libraries are symlinks to Debian's; the
 #     non-threaded ones are rebuilt:
 #       v, debug, l (static .a): copies of Debian's archives in which the
@@ -100,9 +100,29 @@ mapfile -t ADAPTER_SRCS < <(cd "$TREE" && ls rts/evmgr/*.c)
 mapfile -t TOUCHED < <( { sed -En 's#^[+]{3} b/(rts/.*[.](c|cmm))$#\1#p' "${PATCHES[@]}"
                           printf '%s\n' "${ADAPTER_SRCS[@]}"; } | sort -u)
 # A header change reaches objects we do not rebuild only through inline
-# functions or macros; the only one the series changes is emptyThreadQueues.
-for f in $(grep -rl --include='*.c' --include='*.cmm' -w emptyThreadQueues "$TREE/rts" | sed "s|^$TREE/||"); do
-  printf '%s\n' "${TOUCHED[@]}" | grep -qx "$f" || die "$f uses emptyThreadQueues but is not rebuilt"
+# functions or macros; the series changes two: emptyThreadQueues
+# (Schedule.h) and doneWithMsgThrowTo (Messages.h). Every source using one
+# in code the non-threaded ways compile must be rebuilt. (Messages.c calls
+# doneWithMsgThrowTo only under #if defined(THREADED_RTS): never built here.)
+nonthreaded_users() { # FUNC -> the rts/ sources using it outside THREADED_RTS-only code
+  local f
+  for f in $(grep -rlw --include='*.c' --include='*.cmm' "$1" "$TREE/rts"); do
+    awk -v fn="$1" '
+      /^[ \t]*#[ \t]*if/ { d++; thr[d] = ($0 ~ /^[ \t]*#[ \t]*if[ \t]+defined\(THREADED_RTS\)[ \t]*$/); next }
+      /^[ \t]*#[ \t]*(else|elif)/ { thr[d] = 0; next }
+      /^[ \t]*#[ \t]*endif/ { d--; next }
+      $0 ~ ("(^|[^A-Za-z0-9_])" fn "([^A-Za-z0-9_]|$)") {
+        for (i = 1; i <= d; i++) if (thr[i]) next
+        found = 1; exit
+      }
+      END { exit !found }' "$f" && echo "${f#"$TREE"/}"
+  done
+  return 0
+}
+for fn in emptyThreadQueues doneWithMsgThrowTo; do
+  for f in $(nonthreaded_users "$fn"); do
+    printf '%s\n' "${TOUCHED[@]}" | grep -qx "$f" || die "$f uses $fn (changed in a header by the series) but is not rebuilt"
+  done
 done
 
 # ---- 3. the prefix -----------------------------------------------------------
@@ -267,7 +287,7 @@ run_jobs() {
 CORE=$OBJ/core
 CORE_OBJS=("$CORE/evmgr_core.o")
 CORE_CXX=(g++ -std=c++17 -O2 -DNDEBUG -fPIC -pthread
-          -fvisibility=hidden -fvisibility-inlines-hidden
+          -fno-exceptions -fno-rtti -fvisibility=hidden -fvisibility-inlines-hidden
           -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion -Werror
           -I"$ROOT/ffi" -I"$ROOT/rts-manager/include")
 core_inputs() { # the flags, then every file the last compile read
@@ -383,9 +403,9 @@ build_dyn() {
   # rts/ghc.mk: ghc -this-unit-id rts -shared -dynamic -dynload deploy
   #   -no-auto-link-packages `cat rts/dist/libs.depend` objs -o lib
   # (libs.depend = the rts package's extra-libraries, -lffi with a system
-  # libffi), plus the evmgr core and libstdc++.
+  # libffi), plus the evmgr core, which needs no C++ runtime library.
   "$SYSGHC" -B"$SYS" -this-unit-id rts -shared -dynamic -dynload deploy -no-auto-link-packages \
-      -lm -lrt -ldl -lffi "${objs[@]}" "${CORE_OBJS[@]}" -lstdc++ \
+      -lm -lrt -ldl -lffi "${objs[@]}" "${CORE_OBJS[@]}" \
       -optl-Wl,-soname,"$lib" -o "$d/$lib.tmp" > "$d/link.log" 2>&1 \
     || { cat "$d/link.log" >&2; die "linking $lib failed"; }
   rm -f "$TOP/rts/$lib"

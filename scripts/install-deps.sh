@@ -18,7 +18,7 @@ what=${1:-all}
 
 core_pkgs=(g++ clang cmake make pkg-config libboost-dev libgtest-dev libgmock-dev
            libbenchmark-dev libev-dev libevent-dev)
-ghc_pkgs=(ghc cabal-install libghc-tasty-dev libghc-tasty-hunit-dev
+ghc_pkgs=(ghc cabal-install strace libghc-tasty-dev libghc-tasty-hunit-dev
           libghc-tasty-quickcheck-dev libghc-quickcheck2-dev libghc-network-dev
           dpkg-dev patch)
 bench_pkgs=(wrk gnuplot-nox)

@@ -77,6 +77,17 @@ class Conformance : public ::testing::TestWithParam<evmgr_backend> {
     return all;
   }
 
+  // Runs the closed-fd check now and expects `key`'s waiter to be told, in
+  // the very next poll, that its fd is closed.
+  void expect_closed_on_check(evmgr_key key) {
+    ASSERT_EQ(0, evmgr_check_closed_fds(m_));
+    const auto evs = poll_once(0);
+    ASSERT_EQ(1u, evs.size()) << "the check queued nothing for the waiter";
+    EXPECT_EQ(key, evs[0].key);
+    EXPECT_EQ(EVMGR_CLOSED | EVMGR_ERROR, evs[0].events & (EVMGR_CLOSED | EVMGR_ERROR));
+    EXPECT_EQ(ENOENT, evmgr_fd_unregister(m_, key)) << "the registration must be gone";
+  }
+
   static const evmgr_event* find_token(const std::vector<evmgr_event>& evs, uintptr_t token) {
     for (const evmgr_event& e : evs) {
       if (e.token == token) return &e;
@@ -1038,6 +1049,170 @@ TEST_P(Conformance, AfterForkParentAndChildEachKeepTheirEvents) {
   ASSERT_EQ(1u, evs.size());
   EXPECT_EQ(t, evs[0].key);
 }
+
+// ---- reused fd numbers and the closed-fd check on demand ---------------------------
+// A waiter whose fd number comes to name another file (Note [Closed fds]):
+// whatever took the number, and whether or not the old file lives on, the
+// check tells the waiter EVMGR_CLOSED; it never waits on a file it did not
+// register on. The periodic check is off in these (interval 0) and the
+// caller runs the check, as the non-threaded RTS does.
+
+// A one-shot reader (token 1) waits on old_pipe's read end, `number`.
+class ReusedNumber : public Conformance {
+ protected:
+  void SetUp() override {
+    Conformance::SetUp();
+    evmgr_set_closed_fd_check_interval(m_, 0);
+    number_ = old_pipe_.r;
+    key_ = reg(number_, EVMGR_READ, EVMGR_ONESHOT, 1);
+    // A wait first, as in a program: io_uring's poll request is then in the
+    // kernel, holding the old file, when the number is reused.
+    EXPECT_TRUE(poll_once(0).empty());
+  }
+
+  // `number` now names `fd`'s file (dup2 drops what it named), and fd is
+  // closed. The caller owns `number` from then on.
+  void move_onto_number(int fd) {
+    ASSERT_EQ(number_, dup2(fd, number_));
+    ::close(fd);
+    old_pipe_.r = -1;
+  }
+  // A fresh pipe's read end takes the number.
+  void replace_with_fresh_pipe() {
+    move_onto_number(fresh_.r);
+    fresh_.r = number_;
+  }
+
+  Pipe old_pipe_;
+  Pipe fresh_;
+  int number_ = -1;
+  evmgr_key key_ = 0;
+};
+
+TEST_P(ReusedNumber, ClosedThenTakenByANewPipeGetsClosedOnCheck) {
+  // close, then pipes until one takes the number: the kernel hands out the
+  // lowest free number, as in a program that closes and opens.
+  old_pipe_.close_read();
+  std::vector<Pipe> made;
+  int took = -1;
+  while (took < 0 && made.size() < 256) {
+    made.emplace_back();
+    if (made.back().r == number_ || made.back().w == number_) took = static_cast<int>(made.size()) - 1;
+  }
+  ASSERT_GE(took, 0) << "no new pipe took fd " << number_;
+  ASSERT_TRUE(made[took].put());  // the new file has data: still not the waiter's
+  expect_closed_on_check(key_);
+  // The number's new file is watched normally.
+  if (made[took].r == number_) {
+    reg(number_, EVMGR_READ, EVMGR_ONESHOT, 2);
+    const auto evs = poll_until(1);
+    ASSERT_EQ(1u, evs.size());
+    EXPECT_EQ(2u, evs[0].token);
+    EXPECT_TRUE(evs[0].events & EVMGR_READ);
+  }
+}
+
+TEST_P(ReusedNumber, TakenByASocketGetsClosedOnCheck) {
+  SocketPair fresh;
+  move_onto_number(fresh.a);
+  fresh.a = number_;
+  ASSERT_EQ(1, ::write(fresh.b, "x", 1));
+  expect_closed_on_check(key_);
+}
+
+TEST_P(ReusedNumber, Dup2edOntoByANewPipeGetsClosedOnCheckEvenWithoutData) {
+  replace_with_fresh_pipe();
+  expect_closed_on_check(key_);
+}
+
+TEST_P(ReusedNumber, TakenByARegularFileGetsClosedOnCheck) {
+  FILE* f = tmpfile();
+  ASSERT_NE(nullptr, f);
+  ASSERT_EQ(number_, dup2(fileno(f), number_));
+  fclose(f);
+  old_pipe_.r = -1;
+  expect_closed_on_check(key_);
+  ::close(number_);
+}
+
+TEST_P(ReusedNumber, TakenWhileADupKeepsTheOldFileOpenGetsClosedOnCheck) {
+  const int keep_alive = dup(number_);  // the old file outlives its number
+  ASSERT_GE(keep_alive, 0);
+  replace_with_fresh_pipe();
+  ASSERT_TRUE(fresh_.put());
+  expect_closed_on_check(key_);
+  // The old file's watch may live on in the kernel: its readiness reaches
+  // nobody.
+  ASSERT_TRUE(old_pipe_.put());
+  EXPECT_TRUE(poll_once(20 * kMs).empty());
+  ::close(keep_alive);
+}
+
+TEST_P(ReusedNumber, PeriodicCheckReportsItWithinItsInterval) {
+  evmgr_set_closed_fd_check_interval(m_, kCheckInterval);
+  EXPECT_TRUE(poll_once(0).empty());
+  replace_with_fresh_pipe();
+  // No data on the new file: nothing but the check can end the wait.
+  const int64_t start = evmgr_now_ns();
+  const auto evs = poll_until(1, 3 * kSec);
+  ASSERT_EQ(1u, evs.size()) << "the waiter on a reused number was never told";
+  EXPECT_EQ(key_, evs[0].key);
+  EXPECT_TRUE(evs[0].events & EVMGR_CLOSED);
+  EXPECT_LT(evmgr_now_ns() - start, kCheckInterval + 1 * kSec);
+}
+
+TEST_P(ReusedNumber, CheckFromAnotherThreadEndsABlockedPoll) {
+  // A sweep from one thread while another polls needs the lock.
+  SKIP_IF_SINGLE_THREADED();
+  std::vector<evmgr_event> got;
+  std::thread poller([&] { got = poll_once(-1); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let it block
+  replace_with_fresh_pipe();
+  EXPECT_EQ(0, evmgr_check_closed_fds(m_));
+  poller.join();
+  ASSERT_EQ(1u, got.size());
+  EXPECT_EQ(key_, got[0].key);
+  EXPECT_TRUE(got[0].events & EVMGR_CLOSED);
+}
+
+TEST_P(Conformance, IntervalZeroTurnsTheCheckOffInsidePoll) {
+  evmgr_set_closed_fd_check_interval(m_, 0);
+  Pipe p;
+  const evmgr_key key = reg(p.r, EVMGR_READ, EVMGR_ONESHOT, 1);
+  // No deadline: nothing caps a blocking wait.
+  EXPECT_EQ(-1, evmgr_next_deadline_ns(m_));
+  // io_uring queues its poll request until a wait sends it, and a request
+  // sent after the close would fail with EBADF at once: send it first, so
+  // that it holds the file as a blocked wait's would.
+  if (GetParam() == EVMGR_BACKEND_IO_URING) {
+    EXPECT_TRUE(poll_once(0).empty());
+  }
+  p.close_read();
+  if (GetParam() == EVMGR_BACKEND_POLL) {
+    // poll(2) itself says POLLNVAL when entered.
+    const auto evs = poll_once(1 * kSec);
+    ASSERT_EQ(1u, evs.size());
+    EXPECT_TRUE(evs[0].events & EVMGR_CLOSED);
+  } else {
+    EXPECT_TRUE(poll_once(100 * kMs).empty()) << "poll swept with the check off";
+    EXPECT_EQ(-1, evmgr_next_deadline_ns(m_));
+    expect_closed_on_check(key);
+  }
+  EXPECT_EQ(0u, evmgr_pending_count(m_));
+}
+
+TEST_P(Conformance, CheckWithNothingRegisteredDoesNothing) {
+  EXPECT_EQ(0, evmgr_check_closed_fds(m_));
+  const evmgr_key t = timer(1 * kSec, 1);
+  EXPECT_EQ(0, evmgr_check_closed_fds(m_));
+  EXPECT_TRUE(poll_once(0).empty());
+  EXPECT_EQ(0, evmgr_timer_cancel(m_, t));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ReusedNumber, ::testing::ValuesIn(backends_under_test()),
+                         [](const ::testing::TestParamInfo<evmgr_backend>& param_info) {
+                           return backend_param_name(param_info.param);
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Backends, Conformance, ::testing::ValuesIn(backends_under_test()),
                          [](const ::testing::TestParamInfo<evmgr_backend>& param_info) {

@@ -9,6 +9,7 @@
 
 #include <climits>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -70,7 +71,7 @@ struct WaitedTable {
       evmgr::Registration* node = pool.allocate();
       node->kind = evmgr::Registration::Kind::kFd;
       node->fd = fd;
-      fds.get(fd).waiters.push_back(*node);
+      fds.get(fd)->waiters.push_back(*node);
     }
   }
   ~WaitedTable() {
@@ -130,6 +131,39 @@ TEST(FileIdentityCheck, RecordingAClosedFdRecordsNothing) {
   evmgr::RecordedFile file;
   file.record(-1);
   EXPECT_FALSE(file.recorded);
+}
+
+TEST(ClosedFdProbes, EveryWaitedFdIsProbedWithinCeilNOverTheSliceCalls) {
+  // Fd numbers only: next_probes makes no syscall, the manager's probe
+  // does. 3000 waited fds (every other number) and the slice of 1024.
+  std::vector<int> waited;
+  for (int fd = 0; fd < 6000; fd += 2) waited.push_back(fd);
+  WaitedTable table(waited);
+  ClosedFdCheck check;
+  std::map<int, int> probes;  // fd -> times probed
+  const std::size_t calls =
+      (waited.size() + ClosedFdCheck::kProbesPerSweep - 1) / ClosedFdCheck::kProbesPerSweep;
+  for (std::size_t call = 0; call < calls; ++call) {
+    std::size_t this_call = 0;
+    check.next_probes(table.fds, [&](int fd, evmgr::FdSlot& slot) {
+      EXPECT_FALSE(slot.waiters.empty());
+      ++probes[fd];
+      ++this_call;
+    });
+    EXPECT_EQ(ClosedFdCheck::kProbesPerSweep, this_call) << "call " << call;
+  }
+  EXPECT_EQ(waited.size(), probes.size()) << "a waited fd was not probed";
+  for (const auto& [fd, times] : probes) EXPECT_LE(times, 2) << fd;
+}
+
+TEST(ClosedFdProbes, FewWaitedFdsAreAllProbedEveryCall) {
+  WaitedTable table({3, 7, 9});
+  ClosedFdCheck check;
+  for (int call = 0; call < 3; ++call) {
+    std::set<int> probed;
+    check.next_probes(table.fds, [&](int fd, evmgr::FdSlot&) { probed.insert(fd); });
+    EXPECT_EQ((std::set<int>{3, 7, 9}), probed);
+  }
 }
 
 }  // namespace

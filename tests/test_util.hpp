@@ -17,7 +17,8 @@
 
 namespace evmgr_test {
 
-constexpr std::int64_t kMs = 1000 * 1000;
+constexpr std::int64_t kUs = 1000;
+constexpr std::int64_t kMs = 1000 * kUs;
 constexpr std::int64_t kSec = 1000 * kMs;
 
 // A write to a pipe whose reader is gone must fail with EPIPE, not kill the

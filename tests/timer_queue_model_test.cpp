@@ -126,7 +126,7 @@ TEST(TimerQueueModel, RandomOperationsMatchAnOrderedMapModel) {
         id = static_cast<int>(rng() % kNodes);
       } while (pos_in_live[id] != SIZE_MAX);
       const std::int64_t d = random_deadline();
-      queue.reserve_one_more();
+      ASSERT_EQ(0, queue.reserve_one_more());
       const bool earliest = queue.push(&nodes[id], d);
       model.push(id, d);
       add_live(id);
@@ -191,7 +191,7 @@ TEST(TimerQueueModel, EqualDeadlinesPopInInsertionOrderAndUpdateGoesBehind) {
   TimerQueue<Node> queue;
   for (int i = 0; i < 100; ++i) {
     nodes[i].id = i;
-    queue.reserve_one_more();
+    ASSERT_EQ(0, queue.reserve_one_more());
     queue.push(&nodes[i], 5);
   }
   queue.update(&nodes[0], 5);  // now last among equals

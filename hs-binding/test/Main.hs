@@ -8,8 +8,9 @@ import Control.Concurrent
 import Control.Exception
 import Control.Monad
 import Data.IORef
-import Data.List (sortOn)
+import Data.List (sort)
 import qualified Data.Map.Strict as M
+import Data.Word (Word64)
 import GHC.Clock (getMonotonicTimeNSec)
 import GHC.Stats (getRTSStats, gcdetails_live_bytes, gc)
 import Network.Socket (Family (AF_UNIX), SocketType (Stream), socketPair,
@@ -18,6 +19,7 @@ import System.Environment (lookupEnv, setEnv)
 import System.Mem (performMajorGC)
 import System.Posix.IO (closeFd, createPipe, fdRead, fdWrite)
 import System.Posix.Types (Fd (..))
+import System.Process (spawnProcess, terminateProcess, waitForProcess)
 import System.Timeout (timeout)
 import Test.QuickCheck
 import qualified Test.QuickCheck.Monadic as QCM
@@ -41,6 +43,7 @@ main = do
     , testGroup "errors and shutdown" errorTests
     , testProperty "timers behave like the model" prop_timerModel
     , testGroup "no leak" leakTests
+    , testGroup "stress" (stressTests backends)
     ]
   where
     flavour | rtsSupportsBoundThreads = "threaded RTS"
@@ -66,6 +69,17 @@ await :: String -> MVar a -> IO a
 await what mv = timeout 2000000 (takeMVar mv) >>= \r -> case r of
   Just x -> return x
   Nothing -> assertFailure ("timed out waiting for " ++ what)
+
+-- | Runs numbered rounds of an action for the given number of seconds.
+rounds :: Double -> (Int -> IO ()) -> IO ()
+rounds secs act = do
+  t0 <- getMonotonicTimeNSec
+  let stop = t0 + round (secs * 1e9)
+      go i = do
+        act i
+        now <- getMonotonicTimeNSec
+        when (now < stop) (go (i + 1))
+  go 1
 
 -- | Polls a condition every ms for up to 2 s.
 eventually :: String -> IO Bool -> IO ()
@@ -342,6 +356,21 @@ threadTests =
       shutdown mgr
       await "loop end" done
 
+  , testCase "shutdown right after a callback ends the loop (lost wake-up)" $
+      -- The loop can be preempted between its last look at 'isShutDown'
+      -- and its next poll; a shutdown made there used to have its wake-up
+      -- swallowed by that poll, and the loop then waited forever. Where the
+      -- preemption falls depends on allocation and GC, so many rounds.
+      rounds 2 $ \i -> do
+        mgr <- new
+        done <- newEmptyMVar
+        _ <- forkIO (loop mgr `finally` putMVar done ())
+        fired <- newEmptyMVar
+        _ <- registerTimeout mgr 0 (putMVar fired ())
+        await "callback" fired
+        shutdown mgr
+        await ("loop end after shutdown, round " ++ show i) done
+
   , testCase "killThread stops the loop; the manager stays usable" $ do
       mgr <- new
       done <- newEmptyMVar
@@ -498,50 +527,76 @@ instance Arbitrary Op where
   shrink (Cancel i) = Cancel <$> shrink i
   shrink (Update i d) = (Update i <$> shrink d) ++ (flip Update d <$> shrink i)
 
--- | The model: a map from timer id to (delay, sequence of its last set);
--- fire order is by delay, then by sequence (ops are issued microseconds
--- apart, 10 ms units apart in delay).
+-- | The model of which timers fire: a map from timer id to the sequence
+-- number of its last set; cancels remove. Returns the ids that fire.
 model :: [Op] -> [Int]
 model = done . foldl apply (M.empty, 0, 0 :: Int)
   where
-    apply (m, n, s) (Add d) = (M.insert n (d, s) m, n + 1, s + 1)
+    apply (m, n, s) (Add _) = (M.insert n s m, n + 1, s + 1)
     apply (m, n, s) (Cancel i) | n > 0 = (M.delete (i `mod` n) m, n, s + 1)
-    apply (m, n, s) (Update i d)
-      | n > 0, M.member (i `mod` n) m = (M.insert (i `mod` n) (d, s) m, n, s + 1)
+    apply (m, n, s) (Update i _)
+      | n > 0, M.member (i `mod` n) m = (M.insert (i `mod` n) s m, n, s + 1)
     apply st _ = st
-    done (m, _, _) = map fst (sortOn snd (M.toList m))
+    done (m, _, _) = M.keys m
+
+-- | Where a timer's deadline lies, as measured around its last set: the
+-- clock before the call plus the delay, the clock after it plus the delay,
+-- and the sequence number of that set.
+data Bounds = Bounds { bLow :: !Word64, bHigh :: !Word64, bSeq :: !Int }
+  deriving (Show)
+
+-- | Whether timer @a@ must fire before timer @b@: its deadline is surely
+-- earlier, or surely not later and it was set first (ties fire in the order
+-- of registration). Delays come in 10 ms units and ops run microseconds
+-- apart, so on a quiet machine this orders every pair with different
+-- delays; under load an op may be descheduled for longer than a unit, and
+-- then only the measured deadlines tell which must come first.
+mustPrecede :: Bounds -> Bounds -> Bool
+mustPrecede a b = bHigh a < bLow b || (bHigh a <= bLow b && bSeq a < bSeq b)
 
 prop_timerModel :: Property
 prop_timerModel = withMaxSuccess 40 $ forAll (resize 25 (listOf arbitrary)) $
   \ops -> monadicIO $ do
-    (fired, early) <- run $ do
+    (fired, early, bounds) <- run $ do
       mgr <- new
       out <- newIORef []
       earlyRef <- newIORef False
       keys <- newIORef M.empty
+      seqRef <- newIORef (0 :: Int)
       let unit = 10000  -- us
-          -- A lower bound of the deadline, taken before the call.
-          deadlineIn d = (+ fromIntegral (d * unit * 1000)) <$> getMonotonicTimeNSec
+          -- Measures the deadline that a set with delay d gives.
+          measured d act = do
+            s <- readIORef seqRef
+            writeIORef seqRef (s + 1)
+            lo <- getMonotonicTimeNSec
+            r <- act
+            hi <- getMonotonicTimeNSec
+            let us = fromIntegral (d * unit * 1000)
+            return (r, Bounds (lo + us) (hi + us) s)
           exec n (Add d) = do
-            dl <- newIORef =<< deadlineIn d
+            dl <- newIORef (Bounds 0 0 0)
             let cb = do
                   t <- getMonotonicTimeNSec
-                  dl' <- readIORef dl
-                  when (t < dl') $ writeIORef earlyRef True
+                  b <- readIORef dl
+                  when (t < bLow b) $ writeIORef earlyRef True
                   modifyIORef' out (n :)
-            k <- registerTimeout mgr (d * unit) cb
+            (k, b) <- measured d (registerTimeout mgr (d * unit) cb)
+            writeIORef dl b
             modifyIORef' keys (M.insert n (k, dl))
             return (n + 1)
           exec n (Cancel i) | n > 0 = do
+            modifyIORef' seqRef (+ 1)
             ks <- readIORef keys
             forM_ (M.lookup (i `mod` n) ks) $ \(k, _) -> unregisterTimeout mgr k
             modifyIORef' keys (M.delete (i `mod` n))
             return n
           exec n (Update i d) | n > 0 = do
             ks <- readIORef keys
-            forM_ (M.lookup (i `mod` n) ks) $ \(k, dl) -> do
-              writeIORef dl =<< deadlineIn d
-              updateTimeout mgr k (d * unit)
+            case M.lookup (i `mod` n) ks of
+              Just (k, dl) -> do
+                ((), b) <- measured d (updateTimeout mgr k (d * unit))
+                writeIORef dl b
+              Nothing -> return ()
             return n
           exec n _ = return n
       foldM_ exec 0 ops
@@ -550,10 +605,19 @@ prop_timerModel = withMaxSuccess 40 $ forAll (resize 25 (listOf arbitrary)) $
             when (c > 0) (step mgr 200000 >> drain)
       drain
       shutdown mgr
-      (,) <$> (reverse <$> readIORef out) <*> readIORef earlyRef
+      ks <- readIORef keys
+      bs <- mapM (\(_, dl) -> readIORef dl) ks
+      (,,) <$> (reverse <$> readIORef out) <*> readIORef earlyRef <*> pure bs
+    let outOfOrder =
+          [ (a, b) | (i, a) <- zip [0 :: Int ..] fired, b <- drop (i + 1) fired
+                   , Just ba <- [M.lookup a bounds], Just bb <- [M.lookup b bounds]
+                   , mustPrecede bb ba ]
     monitor (counterexample ("fired " ++ show fired ++ ", model " ++ show (model ops)
-                             ++ (if early then ", one fired early" else "")))
-    QCM.assert (fired == model ops && not early)
+                             ++ (if early then ", one fired early" else "")
+                             ++ (if null outOfOrder then ""
+                                 else ", fired out of order: " ++ show outOfOrder
+                                      ++ " " ++ show bounds)))
+    QCM.assert (sort fired == model ops && not early && null outOfOrder)
 
 ------------------------------------------------------------------------------
 -- No leak
@@ -609,3 +673,89 @@ liveBytes :: IO Integer
 liveBytes = do
   performMajorGC
   fromIntegral . gcdetails_live_bytes . gc <$> getRTSStats
+
+------------------------------------------------------------------------------
+-- Stress
+
+-- | Whole manager lifetimes, over and over: 'new', 'loop' in a thread,
+-- registrations from other threads, 'shutdown' at a different moment each
+-- round, and the loop must return every time. Each test runs for at least
+-- 1 s and at least 2000 rounds. Under CPU load (busy processes, one per
+-- core of a small machine) the OS deschedules the test at arbitrary points,
+-- which moves the RTS's preemptions around in the non-threaded RTS and
+-- makes real races in the threaded one.
+stressTests :: [Backend] -> [TestTree]
+stressTests backends =
+  [ testCaseInfo "new/loop/register/shutdown rounds" $ lifetimeRounds backends
+  , testCaseInfo "new/loop/register/shutdown rounds under CPU load" $
+      withCpuLoad 2 (lifetimeRounds backends)
+  ]
+
+-- | Runs the action while @n@ busy processes load the CPU.
+withCpuLoad :: Int -> IO a -> IO a
+withCpuLoad n act = bracket
+  (replicateM n (spawnProcess "sh" ["-c", "while :; do :; done"]))
+  (mapM_ (\p -> terminateProcess p >> waitForProcess p))
+  (const act)
+
+lifetimeRounds :: [Backend] -> IO String
+lifetimeRounds backends = do
+  t0 <- getMonotonicTimeNSec
+  let go :: Int -> IO Int
+      go i = do
+        lifetimeRound (backends !! (i `mod` length backends)) i
+        now <- getMonotonicTimeNSec
+        if i >= 2000 && now - t0 >= 1000000000 then return i else go (i + 1)
+  n <- go 1
+  return (show n ++ " rounds")
+
+-- | One manager lifetime; round @i@ picks when 'shutdown' comes.
+lifetimeRound :: Backend -> Int -> Assertion
+lifetimeRound b i = withPipe $ \(r, w) -> do
+  mgr <- newWith b
+  done <- newEmptyMVar
+  -- A shutdown may come before the loop has started: then it refuses to.
+  let refused e = case e of
+        ManagerShutDown _ -> return ()
+        _ -> throwIO e
+  _ <- forkIO ((loop mgr `catch` refused) `finally` putMVar done ())
+  fired <- newEmptyMVar
+  let fire = void (tryPutMVar fired ())
+      ctx = "round " ++ show i ++ " on " ++ show b
+  -- Another thread registers a few things; after a shutdown it may only
+  -- get ManagerShutDown.
+  regDone <- newEmptyMVar
+  _ <- forkIO $ do
+    res <- try $ do
+      _ <- registerTimeout mgr 0 fire
+      _ <- registerTimeout mgr 200 (return ())
+      _ <- registerFd mgr (\_ _ -> fire) r evtRead OneShot
+      return ()
+    putMVar regDone res
+  -- A thread in a blocking helper: it returns or gets ManagerShutDown.
+  sleeper <- newEmptyMVar
+  _ <- forkIO (try (sleep mgr 300) >>= putMVar sleeper)
+  case i `mod` 5 of
+    0 -> shutdown mgr                                   -- racing them all
+    1 -> await ctx fired >> shutdown mgr             -- right after a callback
+    2 -> do _ <- fdWrite w "x"                          -- after an fd event
+            await ctx fired
+            threadDelay 100
+            shutdown mgr
+    3 -> do _ <- registerTimeout mgr 0 (shutdown mgr)   -- from a callback
+            return ()
+    _ -> do yield                                       -- a little later
+            shutdown mgr
+  await ("loop end after shutdown, " ++ ctx) done
+  regRes <- await ("registering thread, " ++ ctx) regDone
+  case regRes of
+    Right () -> return ()
+    Left (ManagerShutDown _) -> return ()
+    Left e -> assertFailure (ctx ++ ": " ++ show e)
+  slept <- await ("sleeping thread, " ++ ctx) sleeper
+  case slept of
+    Right () -> return ()
+    Left (ManagerShutDown _) -> return ()
+    Left e -> assertFailure (ctx ++ ": " ++ show e)
+  callbackCount mgr >>= (@?= 0)
+  pendingCount mgr >>= (@?= 0)

@@ -155,9 +155,7 @@ int EpollBackend::wait(std::int64_t timeout_ns, ManagerLock& lock) noexcept {
   // 100 us, not a rounded-up millisecond. Older kernels say ENOSYS once.
   // (have_pwait2 is touched by the one polling thread only.)
   if (state_.have_pwait2) {
-    timespec ts;
-    ts.tv_sec = static_cast<time_t>(timeout_ns / 1000000000);
-    ts.tv_nsec = static_cast<long>(timeout_ns % 1000000000);
+    const timespec ts = ns_to_timespec(timeout_ns < 0 ? 0 : timeout_ns);
     n = epoll_pwait2(state_.epoll_fd, state_.ready, kMaxEventsPerWait,
                      timeout_ns < 0 ? nullptr : &ts, nullptr);
     if (n >= 0 || errno != ENOSYS) goto done;

@@ -27,21 +27,7 @@
 // (Note [Closed fds]), since epoll will never say it was replaced.
 #include "evmgr/fd_watch.hpp"
 
-#include <cerrno>
-#include <new>
-
 namespace evmgr {
-
-int FdWatches::grow_always_ready() noexcept {
-  try {
-    // Geometric growth: reserve(size + 1) alone would reallocate on every
-    // new always-ready fd.
-    always_ready_.reserve(always_ready_.empty() ? 8 : 2 * always_ready_.capacity());
-  } catch (const std::bad_alloc&) {
-    return ENOMEM;
-  }
-  return 0;
-}
 
 void FdWatches::mark_always_ready(int fd, FdWatch& watch) noexcept {
   if (watch.always_ready) return;

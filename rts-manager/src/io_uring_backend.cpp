@@ -31,10 +31,12 @@
 //
 // Closed fds. A pending poll holds a reference to its file: close(fd) by
 // the programme does not release it (a socket's peer sees no FIN) until the
-// poll completes or is removed. The manager's closed-fd check finds the
-// number closed (or, on a new registration, naming another file) and drops
-// the watch, which queues the POLL_REMOVE; the next enter sends it and the
-// file is released. A poll submitted after its fd was closed completes with
+// poll completes or is removed. The manager's closed-fd sweep finds the
+// number closed (its poll(2) batch: POLLNVAL) or naming another file (its
+// file probe: the fstat identity recorded at the first wait, since this
+// back-end cannot tell a replaced file itself; a new registration on the
+// number compares too) and drops the watch, which queues the POLL_REMOVE;
+// the next enter sends it and the file is released. A poll submitted after its fd was closed completes with
 // -EBADF, reported as kClosed.
 //
 // Wake-ups. An IORING_OP_READ of an eventfd is kept in flight; wakeup()

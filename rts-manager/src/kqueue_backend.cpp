@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <climits>
 
+#include "evmgr/clock.hpp"
 #include "evmgr/private_fd.hpp"
 
 namespace evmgr {
@@ -118,13 +119,8 @@ void KqueueBackend::disarm(int fd) noexcept {
 
 template <>
 int KqueueBackend::wait(std::int64_t timeout_ns, ManagerLock& lock) noexcept {
-  struct timespec ts;
-  struct timespec* limit = nullptr;
-  if (timeout_ns >= 0) {
-    ts.tv_sec = static_cast<time_t>(timeout_ns / 1000000000);
-    ts.tv_nsec = static_cast<long>(timeout_ns % 1000000000);
-    limit = &ts;
-  }
+  const struct timespec ts = ns_to_timespec(timeout_ns < 0 ? 0 : timeout_ns);
+  const struct timespec* limit = timeout_ns < 0 ? nullptr : &ts;
   lock.unlock();
   const int n = kevent(state_.kqueue_fd, nullptr, 0, state_.ready, kMaxEventsPerWait, limit);
   const int err = n < 0 ? errno : 0;

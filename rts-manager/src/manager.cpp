@@ -32,6 +32,21 @@
 // the closed-fd check, which tolerates a tick of error. After a wait that
 // produced events with no timer pending, the clock is not read at all.
 //
+// Note [Timer slack]
+// ~~~~~~~~~~~~~~~~~~
+// Linux ends a thread's sleep up to its timer slack (50 us by default)
+// after the time asked, to batch wake-ups. For a sleep of 1 ms that is
+// noise; for threadDelay 1, or `timeout 1`, it is the whole cost: a 1 us
+// timer took 55-80 us under epoll where select's path (which polls the
+// clock and finds the timer due) takes 2-4 us. So when the wait a deadline
+// allows is shorter than the thread's slack, poll() does not sleep: it
+// polls the kernel with a zero timeout (new readiness and wake-ups, hence
+// signals, still end it at once) and loops until the deadline is due. A
+// timer still never fires early: it fires when the clock has reached it.
+// The slack is read once, at creation (prctl(PR_GET_TIMERSLACK): the
+// creating thread's, which in the RTS is the polling one), and the spin is
+// capped at kMaxSpinNs, so a thread given a huge slack still sleeps.
+//
 // Note [Fork]
 // ~~~~~~~~~~~
 // After fork() the child shares the parent's epoll/kqueue object and wake
@@ -49,13 +64,16 @@
 
 namespace evmgr {
 
+// The longest wait poll() turns into zero-timeout polls (Note [Timer slack]).
+constexpr std::int64_t kMaxSpinNs = 1'000'000;
+
 bool Manager::available(BackendKind kind) noexcept {
   return backend_compiled_in(kind) && backend_refusal(kind) == 0;
 }
 
 BackendKind Manager::resolve(BackendKind kind) noexcept { return resolve_backend(kind); }
 
-int Manager::create(BackendKind kind, std::unique_ptr<Manager>* out, bool locked) noexcept {
+int Manager::create(BackendKind kind, Manager** out, bool locked) noexcept {
   const int as_int = static_cast<int>(kind);
   if (as_int < 0 || as_int > static_cast<int>(BackendKind::kIoUring)) return EINVAL;
   if (!backend_compiled_in(kind)) return ENOSYS;
@@ -70,10 +88,14 @@ int Manager::create(BackendKind kind, std::unique_ptr<Manager>* out, bool locked
   return err;
 }
 
-int Manager::create_on(BackendKind kind, bool locked, std::unique_ptr<Manager>* out) noexcept {
-  std::unique_ptr<Manager> mgr(new (std::nothrow) Manager(kind, locked));
-  if (!mgr) return ENOMEM;
-  if (const int err = mgr->with_backend([](auto& b) { return b.error(); })) return err;
+int Manager::create_on(BackendKind kind, bool locked, Manager** out) noexcept {
+  Manager* storage = allocate_storage<Manager>(1);
+  if (storage == nullptr) return ENOMEM;
+  Manager* mgr = new (storage) Manager(kind, locked);
+  if (const int err = mgr->with_backend([](auto& b) { return b.error(); })) {
+    destroy(mgr);
+    return err;
+  }
   mgr->with_backend([&](auto& b) {
     using B = std::decay_t<decltype(b)>;
     mgr->wait_sees_changes_live_ = B::kWaitSeesChangesLive;
@@ -81,9 +103,13 @@ int Manager::create_on(BackendKind kind, bool locked, std::unique_ptr<Manager>* 
     mgr->pollable_fd_ = b.pollable_fd();
   });
   mgr->closed_fds_.set_interval(kDefaultClosedFdCheckNs, now_ns());
-  *out = std::move(mgr);
+  const std::int64_t slack = thread_timer_slack_ns();
+  mgr->spin_below_ns_ = slack < kMaxSpinNs ? slack : kMaxSpinNs;
+  *out = mgr;
   return 0;
 }
+
+void Manager::destroy(Manager* mgr) noexcept { destroy_object(mgr); }
 
 Manager::~Manager() {
   // Unlink everything before the pool's nodes go away.
@@ -219,14 +245,37 @@ void Manager::queue_always_ready() noexcept {
   });
 }
 
-void Manager::sweep_closed_fds() noexcept {
-  ClosedFdCheck::sweep(
+// The closed-fd sweep (Note [Closed fds]): fds not open any more, then a
+// slice of the waited-on fds probed for a replaced file. 0 or the errno of
+// a batch that went unchecked.
+int Manager::sweep_closed_fds() noexcept {
+  ++stats_.sweeps;
+  const int err = ClosedFdCheck::sweep(
       fds_,
       [](void* self, int fd) {
         auto* mgr = static_cast<Manager*>(self);
         mgr->close_slot(fd, mgr->fds_[static_cast<std::size_t>(fd)], kClosed | kError);
       },
       this);
+  closed_fds_.next_probes(fds_, [this](int fd, FdSlot& slot) { probe_file(fd, slot); });
+  return err;
+}
+
+// Does fd still name the file its waiters registered on? If not (or if it
+// is not open), they get kClosed and the fd's watch goes. One syscall.
+void Manager::probe_file(int fd, FdSlot& slot) noexcept {
+  ++stats_.file_probes;
+  bool gone;
+  if (detects_replaced_files_ && !slot.watch.always_ready) {
+    // Re-arm the watch as it is: the kernel finds it only if the number
+    // still names the watched file (ENOENT otherwise, with the new file
+    // armed in passing; EPERM: the number is a regular file now).
+    const SyncResult probe = sync_watch(fd, slot, wanted_watch(slot), Resync::kAlways);
+    gone = probe.replaced || probe.error == EBADF || probe.error == EPERM;
+  } else {
+    gone = check_file(fd, slot.file) != FileCheck::kSameFile;
+  }
+  if (gone) close_slot(fd, slot, kClosed | kError);
 }
 
 // ---- fd registrations ------------------------------------------------------------
@@ -267,16 +316,11 @@ int Manager::register_fd(int fd, Events interest, bool persistent, std::uintptr_
                          Key* key) noexcept {
   if (fd < 0) return EBADF;
   if (interest == 0 || (interest & ~kInterestMask) != 0) return EINVAL;
-  std::lock_guard<ManagerLock> lock(mu_);
+  LockGuard lock(mu_);
   // Everything that can run out of memory first, so nothing below fails
   // half-way for want of it.
-  FdSlot* slot;
-  try {
-    slot = &fds_.get(fd);
-  } catch (const std::bad_alloc&) {
-    return ENOMEM;
-  }
-  if (watches_.reserve_always_ready() != 0) return ENOMEM;
+  FdSlot* slot = fds_.get(fd);
+  if (slot == nullptr || watches_.reserve_always_ready() != 0) return ENOMEM;
   Registration* node = new_fd_node(fd, interest, persistent, token);
   if (node == nullptr) return ENOMEM;
 
@@ -328,7 +372,7 @@ int Manager::register_fd(int fd, Events interest, bool persistent, std::uintptr_
 
 int Manager::modify_fd(Key key, Events interest) noexcept {
   if (interest == 0 || (interest & ~kInterestMask) != 0) return EINVAL;
-  std::lock_guard<ManagerLock> lock(mu_);
+  LockGuard lock(mu_);
   Registration* node = pool_.find(key);
   if (node == nullptr || node->kind != Registration::Kind::kFd || !node->hook.is_linked()) {
     return ENOENT;
@@ -343,7 +387,7 @@ int Manager::modify_fd(Key key, Events interest) noexcept {
 }
 
 int Manager::unregister_fd(Key key) noexcept {
-  std::lock_guard<ManagerLock> lock(mu_);
+  LockGuard lock(mu_);
   Registration* node = pool_.find(key);
   if (node == nullptr || node->kind != Registration::Kind::kFd) return ENOENT;
   const int fd = node->fd;
@@ -366,12 +410,8 @@ int Manager::unregister_fd(Key key) noexcept {
 // ---- timers --------------------------------------------------------------------
 
 int Manager::add_timer_at(std::int64_t deadline_ns, std::uintptr_t token, Key* key) noexcept {
-  std::lock_guard<ManagerLock> lock(mu_);
-  try {
-    timers_.reserve_one_more();
-  } catch (const std::bad_alloc&) {
-    return ENOMEM;
-  }
+  LockGuard lock(mu_);
+  if (timers_.reserve_one_more() != 0) return ENOMEM;
   Registration* node = pool_.allocate();
   if (node == nullptr) return ENOMEM;
   node->kind = Registration::Kind::kTimer;
@@ -382,7 +422,7 @@ int Manager::add_timer_at(std::int64_t deadline_ns, std::uintptr_t token, Key* k
 }
 
 int Manager::update_timer_at(Key key, std::int64_t deadline_ns) noexcept {
-  std::lock_guard<ManagerLock> lock(mu_);
+  LockGuard lock(mu_);
   Registration* node = pool_.find(key);
   if (node == nullptr || node->kind != Registration::Kind::kTimer) return ENOENT;
   bool earliest;
@@ -391,11 +431,7 @@ int Manager::update_timer_at(Key key, std::int64_t deadline_ns) noexcept {
   } else {
     // It fired and its event waits in the ready queue: take the event back
     // and set the timer again.
-    try {
-      timers_.reserve_one_more();
-    } catch (const std::bad_alloc&) {
-      return ENOMEM;
-    }
+    if (timers_.reserve_one_more() != 0) return ENOMEM;
     ready_.erase(ready_.iterator_to(*node));
     node->fired = 0;
     earliest = timers_.push(node, deadline_ns);
@@ -405,7 +441,7 @@ int Manager::update_timer_at(Key key, std::int64_t deadline_ns) noexcept {
 }
 
 int Manager::cancel_timer(Key key) noexcept {
-  std::lock_guard<ManagerLock> lock(mu_);
+  LockGuard lock(mu_);
   Registration* node = pool_.find(key);
   if (node == nullptr || node->kind != Registration::Kind::kTimer) return ENOENT;
   if (node->heap_index != Registration::kNotInHeap) timers_.erase(node);
@@ -440,7 +476,7 @@ std::int64_t Manager::wait_budget(std::int64_t now, std::int64_t limit, bool wok
 
 int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity) noexcept {
   if (out == nullptr || capacity == 0) return -EINVAL;
-  std::lock_guard<ManagerLock> lock(mu_);
+  LockGuard lock(mu_);
   if (polling_) return -EBUSY;
   // The precise clock only when a deadline depends on it (Note [Clock
   // reads]).
@@ -451,11 +487,15 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
   for (;;) {
     expire_timers(now);
     queue_always_ready();
-    if (closed_fds_.take_due(now) && fd_registrations_ > 0) sweep_closed_fds();
+    if (closed_fds_.take_due(now) && fd_registrations_ > 0) (void)sweep_closed_fds();
     if (!ready_.empty()) break;
     if (looked && (woken || now >= limit)) break;
 
-    const std::int64_t budget = wait_budget(now, limit, woken);
+    std::int64_t budget = wait_budget(now, limit, woken);
+    if (budget > 0 && budget < spin_below_ns_) {  // Note [Timer slack]
+      budget = 0;
+      ++stats_.slack_polls;
+    }
     wait_until_ = budget < 0 ? INT64_MAX : deadline_after(now, budget);
     polling_ = true;
     // The back-end unlocks mu_ for the blocking call only, so `lock` still
@@ -487,7 +527,7 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
 }
 
 int Manager::pollable_fd() noexcept {
-  std::lock_guard<ManagerLock> lock(mu_);
+  LockGuard lock(mu_);
   if (!submit_when_idle_) {
     submit_when_idle_ = true;
     submit_queued_changes();
@@ -501,10 +541,10 @@ int Manager::wakeup() noexcept {
 }
 
 int Manager::after_fork() noexcept {
-  // See Note [Fork]. Re-creating the mutex in place is the only way out of a
+  // See Note [Fork]. Re-initialising the mutex is the only way out of a
   // lock held by a thread that no longer exists.
   mu_.reset_after_fork();
-  std::lock_guard<ManagerLock> lock(mu_);
+  LockGuard lock(mu_);
   polling_ = false;
   wake_.reset();
   if (const int err = with_backend([](auto& b) { return b.after_fork(); })) return err;
@@ -526,30 +566,44 @@ int Manager::after_fork() noexcept {
 // ---- introspection -------------------------------------------------------------
 
 std::int64_t Manager::next_deadline() noexcept {
-  std::lock_guard<ManagerLock> lock(mu_);
+  LockGuard lock(mu_);
   if (!ready_.empty() || watches_.any_always_ready()) return now_ns();
   return earliest_deadline().value_or(-1);
 }
 
 std::size_t Manager::pending() noexcept {
-  std::lock_guard<ManagerLock> lock(mu_);
+  LockGuard lock(mu_);
   return pool_.live();
 }
 
 void Manager::visit_tokens(void (*visit)(void* ctx, std::uintptr_t* token), void* ctx) noexcept {
-  std::lock_guard<ManagerLock> lock(mu_);
+  LockGuard lock(mu_);
   pool_.for_each_live([&](Registration& node) { visit(ctx, &node.token); });
 }
 
 int Manager::fd_of(Key key) noexcept {
-  std::lock_guard<ManagerLock> lock(mu_);
+  LockGuard lock(mu_);
   const Registration* node = pool_.find(key);
   return node != nullptr && node->kind == Registration::Kind::kFd ? node->fd : -1;
 }
 
 void Manager::set_closed_fd_check_interval(std::int64_t interval_ns) noexcept {
-  std::lock_guard<ManagerLock> lock(mu_);
+  LockGuard lock(mu_);
   closed_fds_.set_interval(interval_ns, now_ns());
+}
+
+int Manager::check_closed_fds() noexcept {
+  LockGuard lock(mu_);
+  if (fd_registrations_ == 0) return 0;
+  const int err = sweep_closed_fds();
+  // A poll blocked in another thread must deliver what the sweep queued.
+  if (polling_ && !ready_.empty()) (void)kick();
+  return err;
+}
+
+Manager::Stats Manager::stats() noexcept {
+  LockGuard lock(mu_);
+  return stats_;
 }
 
 }  // namespace evmgr

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The poll(2) back-end's operations; the contract is in backend.hpp.
+#include "evmgr/config.hpp"
 #include "evmgr/poll_backend.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <new>
 
 #include "evmgr/clock.hpp"
 #include "evmgr/private_fd.hpp"
@@ -68,11 +67,8 @@ int open_all(PollState& s) noexcept {
   if (const int err = make_wake_pipe(fds)) return err;
   s.wake_read_fd = fds[0];
   s.wake_write_fd = fds[1];
-  try {
-    s.watched.assign(1, pollfd{s.wake_read_fd, POLLIN, 0});
-    s.one_shot.assign(1, 0);
-    s.wait_set.reserve(16);
-  } catch (const std::bad_alloc&) {
+  if (s.watched.assign(1, pollfd{s.wake_read_fd, POLLIN, 0}) != 0 || s.one_shot.assign(1, 0) != 0 ||
+      s.wait_set.reserve(16) != 0) {
     close_all(s);
     return ENOMEM;
   }
@@ -118,24 +114,24 @@ ArmResult PollBackend::arm(int fd, Events interest, ArmMode mode, WatchTag /*tag
     return result;
   }
   PollState& s = state_;
-  try {
-    if (static_cast<std::size_t>(fd) >= s.index_of_fd.size()) {
-      s.index_of_fd.resize(std::max<std::size_t>(fd + 1, s.index_of_fd.size() * 2), -1);
-    }
-    int index = s.index_of_fd[fd];
-    if (index < 0) {
-      s.watched.push_back(pollfd{fd, 0, 0});
-      s.one_shot.push_back(0);
-      // Keep the snapshot's capacity in step, so wait() never allocates.
-      s.wait_set.reserve(s.watched.capacity());
-      index = static_cast<int>(s.watched.size() - 1);
-      s.index_of_fd[fd] = index;
-    }
-    s.watched[index].events = poll_detail::to_poll(interest);
-    s.one_shot[index] = mode == ArmMode::kOneShot;
-  } catch (const std::bad_alloc&) {
+  const auto ufd = static_cast<std::size_t>(fd);
+  // Everything that can fail first, so a failure leaves the set as it was.
+  // The snapshot's capacity keeps in step, so wait() never allocates.
+  if ((ufd >= s.index_of_fd.size() && s.index_of_fd.resize(ufd + 1, -1) != 0) ||
+      s.watched.reserve_one_more() != 0 || s.one_shot.reserve_one_more() != 0 ||
+      s.wait_set.reserve(s.watched.capacity()) != 0) {
     result.error = ENOMEM;
+    return result;
   }
+  int index = s.index_of_fd[ufd];
+  if (index < 0) {
+    s.watched.push_back(pollfd{fd, 0, 0});
+    s.one_shot.push_back(0);
+    index = static_cast<int>(s.watched.size() - 1);
+    s.index_of_fd[ufd] = index;
+  }
+  s.watched[static_cast<std::size_t>(index)].events = poll_detail::to_poll(interest);
+  s.one_shot[static_cast<std::size_t>(index)] = mode == ArmMode::kOneShot;
   return result;
 }
 
@@ -150,9 +146,17 @@ template <>
 int PollBackend::wait(std::int64_t timeout_ns, ManagerLock& lock) noexcept {
   // The snapshot, taken under the lock; arm() reserved its capacity, so
   // this copy does not allocate.
-  state_.wait_set.assign(state_.watched.begin(), state_.watched.end());
+  (void)state_.wait_set.assign(state_.watched.begin(), state_.watched.end());
   lock.unlock();
+#if EVMGR_HAVE_PPOLL
+  // Nanoseconds, like epoll_pwait2 and kevent: a 10 us wait is not
+  // rounded up to a millisecond.
+  const timespec ts = ns_to_timespec(timeout_ns < 0 ? 0 : timeout_ns);
+  const int n = ::ppoll(state_.wait_set.data(), state_.wait_set.size(),
+                        timeout_ns < 0 ? nullptr : &ts, nullptr);
+#else
   const int n = ::poll(state_.wait_set.data(), state_.wait_set.size(), ns_to_poll_ms(timeout_ns));
+#endif
   const int err = n < 0 ? errno : 0;
   lock.lock();
   if (n < 0) {

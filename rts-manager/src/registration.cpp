@@ -1,9 +1,32 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "evmgr/registration.hpp"
 
+#include <cerrno>
 #include <new>
 
 namespace evmgr {
+
+RegistrationPool::~RegistrationPool() {
+  for (Chunk& chunk : chunks_) {
+    for (std::uint32_t i = 0; i < kChunkSize; ++i) chunk.nodes[i].~Registration();
+    free_storage(chunk.nodes);
+  }
+}
+
+int RegistrationPool::add_chunk() noexcept {
+  if (capacity_ > UINT32_MAX - 2 * kChunkSize) return ENOMEM;
+  if (chunks_.reserve_one_more() != 0) return ENOMEM;
+  Chunk chunk{allocate_storage<Registration>(kChunkSize), {}, kChunkSize};
+  if (chunk.nodes == nullptr) return ENOMEM;
+  for (std::uint64_t& word : chunk.free_bits) word = ~std::uint64_t{0};
+  for (std::uint32_t i = 0; i < kChunkSize; ++i) {
+    Registration* node = new (&chunk.nodes[i]) Registration();
+    node->slot = capacity_ + i;
+  }
+  chunks_.push_back(chunk);
+  capacity_ += kChunkSize;
+  return 0;
+}
 
 Registration* RegistrationPool::allocate() noexcept {
   std::size_t c = first_free_chunk_;
@@ -11,16 +34,7 @@ Registration* RegistrationPool::allocate() noexcept {
   if (c == chunks_.size()) {
     // Grow by one chunk. Chunks never move, so hooks and pointers into the
     // pool stay valid; this is the only allocation a registration can cause.
-    if (capacity_ > UINT32_MAX - 2 * kChunkSize) return nullptr;
-    try {
-      Chunk chunk{std::unique_ptr<Registration[]>(new Registration[kChunkSize]), {}, kChunkSize};
-      for (std::uint64_t& word : chunk.free_bits) word = ~std::uint64_t{0};
-      for (std::uint32_t i = 0; i < kChunkSize; ++i) chunk.nodes[i].slot = capacity_ + i;
-      chunks_.push_back(std::move(chunk));
-    } catch (const std::bad_alloc&) {
-      return nullptr;
-    }
-    capacity_ += kChunkSize;
+    if (add_chunk() != 0) return nullptr;
   }
   first_free_chunk_ = c;
   Chunk& chunk = chunks_[c];

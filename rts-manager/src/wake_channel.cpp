@@ -12,10 +12,22 @@
 //
 // poll() calls drained() after emptying the channel and only then
 // take_return_request(), so a wakeup() is either seen by that read or finds
-// signal_pending_ clear and signals the channel again: never lost. The
-// orders below are what that argument needs: the release store of
-// return_requested_ happens before the claim, and drained()'s release pairs
-// with the claim's acquire.
+// signal_pending_ clear and signals the channel again: never lost.
+//
+// That argument needs drained() to be a read-modify-write (an exchange),
+// not a store. Each side writes one flag and then reads the other:
+// wakeup() stores return_requested_ and exchanges signal_pending_ (the
+// claim), poll() clears signal_pending_ and loads return_requested_. With a
+// release store for the clear, poll()'s load may take effect before its
+// store is visible to other threads (x86's store buffer does exactly this;
+// the C++ model allows it too), so wakeup() can read the stale `true` and
+// skip the signal while poll() reads the stale `false` and blocks again
+// with the request unseen. Two exchanges on signal_pending_ are ordered in
+// its modification order: if the claim is first, drained() reads the
+// `true` it wrote and synchronizes with it, so the load sees
+// return_requested_; if drained() is first, the claim reads `false` and
+// signals the channel. (core_wakeup_stress loses a wake-up within seconds
+// with the store.)
 //
 // Both flags are lock-free atomics, so wakeup() is async-signal-safe (a
 // signal handler may call it) and never takes the manager's lock.
@@ -34,7 +46,10 @@ bool WakeChannel::claim_signal() noexcept {
   return !signal_pending_.exchange(true, std::memory_order_acq_rel);
 }
 
-void WakeChannel::drained() noexcept { signal_pending_.store(false, std::memory_order_release); }
+void WakeChannel::drained() noexcept {
+  // An exchange, not a store: see Note [Wake-ups].
+  (void)signal_pending_.exchange(false, std::memory_order_acq_rel);
+}
 
 bool WakeChannel::take_return_request() noexcept {
   // Read before exchanging: a wake-up is rare, and a plain load keeps the

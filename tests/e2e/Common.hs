@@ -40,10 +40,12 @@ expectIOError what act = do
     Right () -> check False (what ++ ": no IOError")
 
 -- | Fails (exits 2) if the action takes more than the given microseconds.
--- A watchdog thread rather than System.Timeout.timeout: GHC 9.0.2's stock
--- debug RTS (non-threaded) fails an assertion (Messages.h:29,
--- doneWithMsgThrowTo) when a timeout's action ends before its timer thread
--- first runs; tests that are about timeout (Cancel) use it on purpose.
+-- A watchdog thread rather than System.Timeout.timeout: it throws nothing
+-- into the action (the path under test is not changed by the check), it
+-- ends the program even when the action masks exceptions (timeout's
+-- exception would wait for the mask to end), and it names the wait that
+-- hung. Tests that are about timeout (Cancel, ThrowToMasked) use it on
+-- purpose.
 withTimeoutOrDie :: Int -> String -> IO a -> IO a
 withTimeoutOrDie us what act = do
   finished <- newIORef False

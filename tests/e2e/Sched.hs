@@ -11,6 +11,11 @@
 --                 thread must oversleep by about one context-switch
 --                 interval (20 ms), not by a round of every busy thread
 --   Sched tiny    threadDelay 1, 10, 100, 1000 us: never early
+--   Sched idle    every thread waits (a pipe nobody writes, an hour's
+--                 threadDelay, an MVar); prints "settled" and waits for
+--                 good: run.sh attaches strace and counts its syscalls
+--   Sched pingpong HOPS   two threads bounce one byte over two pipes; run
+--                 under strace by run.sh, which counts syscalls per hop
 import Common
 import Control.Concurrent
 import Control.Exception (evaluate)
@@ -19,7 +24,8 @@ import Data.IORef
 import Data.List (sort)
 import Data.Word (Word64)
 import System.Environment (getArgs)
-import System.Posix.IO (fdWrite)
+import System.IO (hFlush, stdout)
+import System.Posix.IO (fdRead, fdWrite)
 
 main :: IO ()
 main = do
@@ -28,6 +34,8 @@ main = do
     ["order"] -> runOrder
     ["busy"]  -> runBusy
     ["tiny"]  -> runTiny
+    ["pingpong", n] -> runPingPong (read n)
+    ["idle"] -> runIdle
     _ -> check False "usage: Sched order|busy|tiny"
 
 -- | The threads woken by one event run in the reverse of the order they
@@ -94,3 +102,39 @@ runTiny = withTimeoutOrDie 60000000 "tiny" $ do
     check (t1 - t0 >= fromIntegral us * 1000)
       ("threadDelay " ++ show us ++ " returned after " ++ show (t1 - t0) ++ " ns")
   pass "Sched tiny"
+
+-- | HOPS wake-ups: each side writes a byte to the other's pipe and waits on
+-- its own. No timers, no allocation-heavy work: the syscalls it makes are
+-- the hops' own (read, write) and the I/O manager's.
+runPingPong :: Int -> IO ()
+runPingPong hops = withTimeoutOrDie 60000000 "pingpong" $ do
+  (r1, w1) <- pipe
+  (r2, w2) <- pipe
+  done <- newEmptyMVar
+  let bounce rd wr n
+        | n <= 0 = putMVar done ()
+        | otherwise = do
+            threadWaitRead rd
+            _ <- fdRead rd 1
+            _ <- fdWrite wr "x"
+            bounce rd wr (n - 1)
+  _ <- forkIO (bounce r1 w2 (hops `div` 2))
+  _ <- forkIO (bounce r2 w1 (hops `div` 2))
+  _ <- fdWrite w1 "x"
+  replicateM_ 2 (takeMVar done)
+  pass "Sched pingpong"
+
+-- | Every thread waits, for good: the process must make no syscall once
+-- settled (run.sh counts them with strace for a few seconds, after
+-- "settled"). The output is flushed before the last wait.
+runIdle :: IO ()
+runIdle = do
+  (r, _w) <- pipe
+  forever' <- newEmptyMVar :: IO (MVar ())
+  _ <- forkIO (threadWaitRead r)
+  _ <- forkIO (threadDelay 3600000000)
+  -- Let both block, and let a little Haskell work happen first, as in a
+  -- real program, so the I/O manager has something to settle from.
+  threadDelay 20000
+  putStrLn "settled" >> hFlush stdout
+  takeMVar forever'

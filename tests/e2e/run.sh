@@ -10,7 +10,8 @@
 # filter (tests/io_uring/no_io_uring.c): auto must run epoll, an explicit
 # --io-manager=io_uring must stop with the kernel's reason.
 # Then a slice is compiled with Debian's stock /usr/bin/ghc, to show the
-# tests can fail: the >1024-fd program must abort there.
+# tests can fail: the >1024-fd program must abort there, and so must every
+# mode of ThrowToMasked on its -debug RTS (the assertion ghc-patch 0008 fixes).
 #
 # Usage: tests/e2e/run.sh [-k PATTERN]   (-k: only cases whose name matches)
 # Output: one line per case (PASS/FAIL/SKIP name [seconds]), then exactly
@@ -97,7 +98,7 @@ else
   result SKIP "io_uring (refused by this kernel: e2e runs epoll, poll, select)" 0.0
 fi
 
-PROGS=(Delays Pipes ManyFds Cancel BadFd Fork Signal GcStress Many Sched)
+PROGS=(Delays Pipes ManyFds Cancel BadFd Fork Signal GcStress Many Sched ThrowToMasked)
 
 for way in $WAYS; do
   case "$way" in
@@ -205,8 +206,8 @@ for extra in dyn debug_dyn l_dyn thr; do
   # surfaces as an IOError), so Pipes is not run there; its timer manager
   # does not promise wake-up order either.
   case $extra in
-    dyn) progs="Delays Pipes Cancel" ;;
-    debug_dyn|l_dyn) progs="Cancel GcStress" ;;
+    dyn) progs="Delays Pipes Cancel ThrowToMasked" ;;
+    debug_dyn|l_dyn) progs="Cancel GcStress ThrowToMasked" ;;
     thr) progs="Delays Cancel ManyFds" ;;
   esac
   for p in $progs; do
@@ -259,6 +260,81 @@ if [ -x "$STOCK_GHC" ] && selected stock; then
   fi
 fi
 
+# Stock -debug: finishing a throwTo that waited for a masked target fails
+# the assertion at rts/Messages.h:29 (doneWithMsgThrowTo) in each of the
+# program's modes, i.e. on each path that finishes such a message; the stock
+# release RTS runs them all.
+if [ -x "$STOCK_GHC" ] && selected "stock/ThrowToMasked/"; then
+  for sw in v debug; do
+    wf=""; [ $sw = debug ] && wf="-debug"
+    bin=$OUT/stock/$sw/ThrowToMasked
+    if ! compile "$STOCK_GHC" "$wf" ThrowToMasked "$bin"; then
+      result FAIL "stock/compile ThrowToMasked/$sw" 0.0 "$(tail -n 3 "$bin.log" | tr '\n' ' ')"; continue
+    fi
+    if [ $sw = v ]; then
+      run_case "stock/ThrowToMasked/v" pass 60 "$bin"
+    else
+      for mode in timeout unmask io delay block finish thrower exit; do
+        run_case "stock/ThrowToMasked/debug/$mode" 'abort:ASSERTION FAILED: file rts/Messages.h' 60 "$bin" $mode
+      done
+    fi
+  done
+fi
+
+# ---- Syscalls per wake-up: counted, not timed (strace -c) ----------------------
+# A ping-pong of HOPS wake-ups between two threads: each hop is the thread's
+# own read and write, plus what the I/O manager needs to wait. epoll needs
+# one epoll_pwait2 and one epoll_ctl (the one-shot re-arm, which is also how
+# a reused fd number is noticed): 4 per hop, as many as stock select makes
+# with its two pselect6 per hop on a loaded machine; a non-blocking poll
+# between two threads (Note [Fewer polls]) would make it 5.
+if selected syscalls && command -v strace >/dev/null; then
+  bin=$OUT/syscalls/Sched; mkdir -p "$OUT/syscalls"
+  compile "$GHC" "" Sched "$bin" || result FAIL "syscalls/compile" 0.0 "$(tail -n 3 "$bin.log" | tr '\n' ' ')"
+  hops=20000
+  for m in $MANAGERS; do
+    # Tenths of a syscall per hop. poll(2) itself needs no re-arm, but each
+    # first waiter on an fd costs an fstat (the file's identity, so that a
+    # reused number is noticed) and a validity check. io_uring: one
+    # io_uring_enter (submits the poll and waits) and that fstat.
+    case $m in io_uring) limit=42 ;; epoll) limit=42 ;; poll) limit=52 ;; select) limit=32 ;; esac
+    log=$OUT/logs/syscalls_$m.strace; mkdir -p "$OUT/logs"
+    if (cd "$OUT/run" && strace -f -c -o "$log" "$bin" +RTS --io-manager=$m -RTS pingpong $hops) > "$log.out" 2>&1 \
+       && grep -q '^PASS' "$log.out"; then
+      total=$(awk '$NF == "total" { print $4 }' "$log")
+      per=$(( total * 10 / hops ))
+      if [ "$per" -le $limit ]; then result PASS "syscalls/$m" 0.0 "($total syscalls for $hops hops: $((per / 10)).$((per % 10)) per hop)"
+      else result FAIL "syscalls/$m" 0.0 "$total syscalls for $hops hops: $((per / 10)).$((per % 10)) per hop > $((limit / 10)).$((limit % 10)) ($(sort -k4 -nr "$log" | awk 'NR>1 && NR<6 {printf "%s %s, ", $NF, $(NF-1)}'))"; fi
+    else result FAIL "syscalls/$m" 0.0 "the ping-pong failed under strace: $(tail -n 2 "$log.out" | tr '\n' ' ')"; fi
+  done
+fi
+
+# ---- Silent when idle: no syscall once every thread waits ---------------------
+# `Sched idle` blocks every thread for good; after it prints "settled" and
+# one more second (the adapter may owe one closed-fd sweep, Note [Closed fds
+# when idle]), strace attaches to all its threads for IDLE_SECONDS and
+# counts: stock select makes 0, and so must every manager.
+if selected idle && command -v strace >/dev/null; then
+  bin=$OUT/idle/Sched; mkdir -p "$OUT/idle" "$OUT/logs"
+  compile "$GHC" "" Sched "$bin" || result FAIL "idle/compile" 0.0 "$(tail -n 3 "$bin.log" | tr '\n' ' ')"
+  for m in $MANAGERS; do
+    log=$OUT/logs/idle_$m
+    (cd "$OUT/run" && exec "$bin" +RTS --io-manager=$m -RTS idle) > "$log.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 50); do grep -q settled "$log.out" 2>/dev/null && break; sleep 0.1; done
+    sleep 1
+    # strace -c writes nothing when it counted nothing: its own "attached"
+    # line shows that it did watch.
+    timeout -s INT "${IDLE_SECONDS:-3}" strace -f -c -p "$pid" -o "$log.strace" > /dev/null 2> "$log.attach"
+    kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+    calls=$(awk '$NF == "total" { print $4 }' "$log.strace" 2>/dev/null)
+    if ! grep -q settled "$log.out"; then result FAIL "idle/$m" 0.0 "the program did not settle: $(tail -n 2 "$log.out" | tr '\n' ' ')"
+    elif ! grep -q attached "$log.attach"; then result FAIL "idle/$m" 0.0 "strace could not attach: $(head -n 1 "$log.attach")"
+    elif [ "${calls:-0}" = 0 ]; then result PASS "idle/$m" 0.0 "(0 syscalls in ${IDLE_SECONDS:-3} s)"
+    else result FAIL "idle/$m" 0.0 "$calls syscalls in ${IDLE_SECONDS:-3} s: $(sort -k4 -nr "$log.strace" | awk 'NR>1 && NR<5 {printf "%s %s, ", $NF, $(NF-1)}')"; fi
+  done
+fi
+
 # ---- Drop-in: a program from the patched GHC is about the size of stock's -------
 # Unstripped within +10%, stripped within +8% (the event manager and the
 # adapter add ~40 KB of code; nothing else may grow).
@@ -282,6 +358,42 @@ if [ -x "$STOCK_GHC" ] && selected dropin; then
       else result FAIL "dropin/size-${kind%%:*}" 0.0 "$s1 bytes vs stock $s0: $pct% > $limit%"; fi
     done
   else result FAIL "dropin/compile" 0.0 "$(cat "$d"/*.log | tail -n 3 | tr '\n' ' ')"; fi
+fi
+
+# ---- Drop-in: a program needs exactly the shared libraries stock's needs -------
+# No libstdc++, no libgcc_s (Note [No C++ runtime] in the core's memory.hpp):
+# `ldd` of hello-world names the same libraries for both compilers, with the
+# static RTS and with -dynamic (where the patched program must load the
+# patched libHSrts, not Debian's).
+if [ -x "$STOCK_GHC" ] && selected dropin; then
+  d=$OUT/dropin; mkdir -p "$d"
+  printf 'main :: IO ()\nmain = putStrLn "hello"\n' > "$d/Hello.hs"
+  names() { awk '$1 != "" {print $1}' "$1" | sort; }
+  rts_path() { sed -n 's/^[[:space:]]*libHSrts[^ ]* => \([^ ]*\).*/\1/p' "$1"; }
+  for link in static dynamic; do
+    flags=""; [ $link = dynamic ] && flags=-dynamic
+    ok=1
+    for g in stock patched; do
+      gbin=$GHC; [ $g = stock ] && gbin=$STOCK_GHC
+      bin=$d/hello-$g-$link
+      rm -f "$bin"
+      # shellcheck disable=SC2086
+      "$gbin" -v0 -O1 $flags -outputdir "$bin.o" -o "$bin" "$d/Hello.hs" > "$bin.log" 2>&1 \
+        && [ "$("$bin")" = hello ] && ldd "$bin" > "$bin.ldd" 2>&1 || ok=0
+    done
+    sl=$d/hello-stock-$link.ldd; pl=$d/hello-patched-$link.ldd
+    if [ $ok = 0 ]; then
+      result FAIL "dropin/ldd-$link" 0.0 "$(cat "$d"/hello-*-$link.log | tail -n 3 | tr '\n' ' ')"
+    elif grep -q 'not found' "$pl"; then
+      result FAIL "dropin/ldd-$link" 0.0 "$(grep 'not found' "$pl" | tr '\n' ' ')"
+    elif [ $link = dynamic ] && [ "$(rts_path "$pl")" = "$(rts_path "$sl")" ]; then
+      result FAIL "dropin/ldd-$link" 0.0 "the patched program loads stock's RTS $(rts_path "$sl")"
+    elif [ "$(names "$sl")" = "$(names "$pl")" ]; then
+      result PASS "dropin/ldd-$link" 0.0 "($(names "$pl" | grep -c .) libraries, as stock: $(names "$pl" | grep -v '^linux-vdso' | tr '\n' ' '))"
+    else
+      result FAIL "dropin/ldd-$link" 0.0 "differs from stock: $(diff <(names "$sl") <(names "$pl") | grep '^[<>]' | tr '\n' ' ')"
+    fi
+  done
 fi
 
 # ---- Drop-in: a Debian library installed after `make ghc` is seen at once ------

@@ -3,7 +3,7 @@
 // What the io_uring back-end must get right beyond the conformance suite
 // (which runs on it too): completions beyond the completion ring, more arms
 // between two waits than the submission ring holds, a file kept open by a
-// pending poll after close(), wake-ups from a signal handler, fork. Skipped
+// pending poll after close() or after its number was reused, wake-ups from a signal handler, fork. Skipped
 // where the kernel refuses io_uring (io_uring_refused_* cover that).
 #include <poll.h>
 #include <pthread.h>
@@ -143,6 +143,39 @@ TEST_F(IoUring, AClosedFdsPendingPollKeepsItsFileUntilTheCheckCancelsIt) {
   struct pollfd q = {s.b, POLLIN, 0};
   ASSERT_EQ(1, ::poll(&q, 1, 1000));
   EXPECT_EQ(0, ::read(s.b, &c, 1)) << "end of file once the poll is gone";
+}
+
+TEST_F(IoUring, AReusedNumbersPendingPollIsCancelledOnCheckAndItsFileReleased) {
+  // The number is taken by another socket (dup2) while a poll on the old
+  // one is in the kernel: the old socket lives on in that poll only. The
+  // sweep asked for (interval 0, as in the RTS) sees another file behind the
+  // number, gives the waiter EVMGR_CLOSED and cancels the poll: the old
+  // socket's peer then sees end of file, and the new socket's data never
+  // reaches the old waiter.
+  evmgr_set_closed_fd_check_interval(m_, 0);
+  SocketPair old_pair, fresh;
+  evmgr_key key;
+  ASSERT_EQ(0, evmgr_fd_register(m_, old_pair.a, EVMGR_READ, EVMGR_ONESHOT, 7, &key));
+  evmgr_event ev;
+  ASSERT_EQ(0, evmgr_poll(m_, 0, &ev, 1));  // the poll is in the kernel now
+  const int number = old_pair.a;
+  ASSERT_EQ(number, ::dup2(fresh.a, number));
+  ASSERT_EQ(1, ::write(fresh.b, "x", 1));  // the new file is readable
+  EXPECT_EQ(0, evmgr_poll(m_, 50 * kMs, &ev, 1)) << "the new file's readiness reached the old waiter";
+  char c;
+  EXPECT_EQ(-1, ::read(old_pair.b, &c, 1)) << "the peer saw the close while the poll held the file";
+  EXPECT_EQ(0, evmgr_check_closed_fds(m_));
+  ASSERT_EQ(1, evmgr_poll(m_, 0, &ev, 1));
+  EXPECT_EQ(key, ev.key);
+  EXPECT_EQ(number, ev.fd);
+  EXPECT_TRUE(ev.events & EVMGR_CLOSED);
+  ASSERT_EQ(0, evmgr_poll(m_, 0, &ev, 1));  // sends the cancellation
+  struct pollfd q = {old_pair.b, POLLIN, 0};
+  ASSERT_EQ(1, ::poll(&q, 1, 1000));
+  EXPECT_EQ(0, ::read(old_pair.b, &c, 1)) << "end of file once the poll is gone";
+  EXPECT_EQ(0u, evmgr_pending_count(m_));
+  old_pair.a = -1;  // dup2 closed it; `number` is fresh's copy, closed below
+  ASSERT_EQ(0, ::close(number));
 }
 
 evmgr_manager* g_signal_mgr = nullptr;

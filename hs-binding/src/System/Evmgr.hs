@@ -271,6 +271,7 @@ data Manager = Manager
   , mgrPollFd :: !Int
   , mgrWaiting :: !(IORef Bool)
     -- ^ non-threaded RTS: the loop waits in Haskell, wake it on changes
+    -- (Note [Waking the non-threaded loop])
   }
 
 instance Eq Manager where
@@ -375,7 +376,8 @@ whenOpen mgr act = withMVarMasked (mgrState mgr) $ \case
 
 -- | Non-threaded RTS: ends the loop's Haskell-side wait so that it sees a
 -- change (the core may apply interest changes only inside evmgr_poll).
--- Called with the state lock held.
+-- Called with the state lock held, after the change (Note [Waking the
+-- non-threaded loop]).
 wakeIfWaiting :: Manager -> Ptr CManager -> IO ()
 wakeIfWaiting mgr p = unless rtsSupportsBoundThreads $ do
   w <- readIORef (mgrWaiting mgr)
@@ -545,6 +547,65 @@ withLoop mgr what act = mask $ \restore -> do
           release
           return r
 
+-- Note [Waking the non-threaded loop]
+-- ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+-- In the non-threaded RTS one wait of the loop ('pollOnce') is two steps:
+-- a zero-timeout evmgr_poll (the "look"), then, if it found nothing, a wait
+-- in Haskell for the pollable fd (threadWaitRead, bounded by
+-- evmgr_next_deadline_ns). Other Haskell threads run between any two
+-- allocations of the loop's thread, but never inside a C call (all of them
+-- are unsafe), so the steps below are ordered with respect to one another.
+--
+-- The flags, and who touches them:
+--
+--   mgrOpen      set False by 'shutdown' (only), before it calls
+--                evmgr_wakeup; read by 'loop' before each 'pollOnce' and
+--                by 'pollOnce' right after its look.
+--   mgrWaiting   set True by the loop before its look; set False by the
+--                loop after the look (when it will not wait) or after the
+--                wait; read by registrations ('wakeIfWaiting') after their
+--                C call, which then call evmgr_wakeup if it is True.
+--   in the core  evmgr_wakeup sets wake_requested_ and, unless a channel
+--                write is already pending (channel_pending_), writes the
+--                wake-up channel, which makes the pollable fd readable. The
+--                next evmgr_poll, and our look is one, consumes the request
+--                and drains the channel (Note [Wake-ups] in
+--                rts-manager/src/manager.cpp): it returns 0, which looks
+--                exactly like "nothing happened".
+--
+-- So a wake-up reaches the loop in one of two ways: a look consumes it, or
+-- it leaves the pollable fd readable (a wake-up made after a look is never
+-- consumed by it, since the look is done; the channel then holds a write,
+-- its own or the pending one it coalesced with, which only a later
+-- evmgr_poll drains). The loop must therefore act on the reason for every
+-- wake-up that a look may have consumed before it waits:
+--
+--   * 'shutdown': mgrOpen is False before evmgr_wakeup is called. If the
+--     look consumed it, mgrOpen was False before the look, and the check
+--     right after the look sees it: no wait. Otherwise the fd is readable
+--     and the wait ends at once; 'loop' then sees mgrOpen.
+--   * a registration: its C call comes before its evmgr_wakeup. If the look
+--     came after that C call, the look saw the registration (queued a due
+--     timer, or fd readiness that is there), and evmgr_next_deadline_ns,
+--     read after the look, bounds the wait by its timer; an armed fd makes
+--     the pollable fd readable when it becomes ready. If the look came
+--     before the C call, mgrWaiting was already True (it is set before the
+--     look and cleared only on paths that poll again before waiting), so
+--     the registration calls evmgr_wakeup, which is not consumed by that
+--     look: the fd is readable and the wait ends at once.
+--
+-- Setting mgrWaiting before the look, not after, is what makes the last
+-- case hold; a spare evmgr_wakeup (mgrWaiting True but the loop about to
+-- look again) costs one extra turn of the loop, never an event.
+--
+-- The lost wake-up this replaces: the loop read mgrOpen (True) and was
+-- preempted before its look; 'shutdown' set mgrOpen False and called
+-- evmgr_wakeup; the look consumed the request, drained the channel and
+-- returned 0; and the loop waited on a pollable fd that nothing would ever
+-- make readable again. The check of mgrOpen after the look closes it. The
+-- threaded RTS has no such gap: its blocking evmgr_poll is the wait, and a
+-- wake-up it consumes makes it return to 'loop', which reads mgrOpen.
+
 -- | One wait (up to @limit@ ns; -1: none; 0: just look) and dispatch.
 -- Caller holds the loop lock.
 pollOnce :: Manager -> Int64 -> IO Int
@@ -556,11 +617,12 @@ pollOnce mgr limit
       handled buf n
   | otherwise = withForeignPtr (mgrBuf mgr) $ \buf -> do
       start <- if limit > 0 then c_evmgr_now_ns else return 0
-      -- Flag first, then look: a registration made after the look sees the
-      -- flag and wakes the wait below.
+      -- See Note [Waking the non-threaded loop]: flag, look, then the
+      -- shutdown check, in this order.
       writeIORef (mgrWaiting mgr) True
       n <- c_evmgr_poll_nonblocking p 0 buf cap
-      if n /= 0 || limit == 0
+      open <- readIORef (mgrOpen mgr)
+      if n /= 0 || limit == 0 || not open
         then writeIORef (mgrWaiting mgr) False >> handled buf n
         else do
           waitInHaskell mgr (if limit < 0 then -1 else start + limit)
@@ -601,7 +663,12 @@ waitInHaskell mgr until' = do
 
 -- | Runs the callbacks of the first @n@ events in the buffer: looks them
 -- all up under the lock (one acquisition per batch), then runs them without
--- it, stopping early if 'shutdown' is called meanwhile.
+-- it, stopping early if 'shutdown' is called meanwhile. A registration the
+-- lookup took out of the table (one-shot, or ended) and that does not run
+-- because of that shutdown gets its shutdown action instead, as 'finalize'
+-- gives those still in the table: otherwise a thread in 'sleep',
+-- 'waitRead' or 'waitWrite' whose event came in the same batch as the
+-- shutdown would wait forever.
 dispatch :: Manager -> Ptr CEvent -> Int -> IO ()
 dispatch mgr buf n = do
   actions <- withMVar (mgrState mgr) $ \_ -> collect (n - 1) []
@@ -614,16 +681,22 @@ dispatch mgr buf n = do
           let ends = evs .&. (evTimeout .|. evClosed) /= 0
               remove (FdCB MultiShot _ _) = ends
               remove _ = True
+              -- Still in the table (a multi-shot fd): 'finalize' aborts it.
+              abortIfRemoved c a = if remove c then a else return ()
           mcb <- T.lookupWith (mgrTable mgr) remove tok
           collect (i - 1) $ case mcb of
             Nothing -> acc
-            Just (FdCB _ cb _) ->
-              cb (FdKey (Fd (fromIntegral fd)) tok k) (Event evs) : acc
-            Just (TimerCB cb _) -> cb : acc
+            Just c@(FdCB _ cb a) ->
+              (cb (FdKey (Fd (fromIntegral fd)) tok k) (Event evs),
+               abortIfRemoved c a) : acc
+            Just c@(TimerCB cb a) -> (cb, abortIfRemoved c a) : acc
     run [] = return ()
-    run (a : as) = do
+    run as@((act, _) : rest) = do
       open <- readIORef (mgrOpen mgr)
-      when open $ guarded a >> run as
+      if open
+        then guarded act >> run rest
+        else mapM_ (quietly . snd) as
+    quietly a = a `catch` \(_ :: SomeException) -> return ()
     guarded act = act `catch` \(e :: SomeException) ->
       case fromException e of
         Just (_ :: SomeAsyncException) -> throwIO e

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <time.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 
 #include <climits>
 #include <cstdint>
@@ -48,6 +51,28 @@ inline int ns_to_poll_ms(std::int64_t ns) noexcept {
   if (ns < 0) return -1;
   const std::int64_t ms = ns / 1000000 + (ns % 1000000 != 0 ? 1 : 0);
   return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+}
+
+// A wait in nanoseconds (>= 0) as the timespec ppoll, epoll_pwait2 and
+// kevent take.
+inline timespec ns_to_timespec(std::int64_t ns) noexcept {
+  timespec ts;
+  ts.tv_sec = static_cast<time_t>(ns / 1000000000);
+  ts.tv_nsec = static_cast<long>(ns % 1000000000);
+  return ts;
+}
+
+// The calling thread's timer slack: how much later than asked the kernel
+// may end its sleeps (Linux: 50 us by default, PR_SET_TIMERSLACK changes
+// it). 0 where the platform has no such notion. Note [Timer slack] in
+// src/manager.cpp.
+inline std::int64_t thread_timer_slack_ns() noexcept {
+#if defined(PR_GET_TIMERSLACK)
+  const int slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  return slack > 0 ? slack : 0;
+#else
+  return 0;
+#endif
 }
 
 }  // namespace evmgr

@@ -17,6 +17,17 @@
 #endif
 #endif
 
+// ppoll(2), poll(2) with a nanosecond timeout: Linux and the BSDs; macOS
+// has only poll(2), whose timeout is in milliseconds.
+#if !defined(EVMGR_HAVE_PPOLL)
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__OpenBSD__) || \
+    defined(__DragonFly__)
+#define EVMGR_HAVE_PPOLL 1
+#else
+#define EVMGR_HAVE_PPOLL 0
+#endif
+#endif
+
 #if !defined(EVMGR_HAVE_KQUEUE)
 #if defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || \
     defined(__NetBSD__) || defined(__DragonFly__)

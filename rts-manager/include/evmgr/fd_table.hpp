@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 //
-// The fd table: one slot per fd number, in a vector indexed by fd that grows
+// The fd table: one slot per fd number, in an array indexed by fd that grows
 // geometrically (like libuv's watcher array), so finding an fd's waiters is
 // one index. Each slot holds its waiters in an intrusive list, so adding or
 // removing a waiter is O(1) and allocates nothing. The manager's mutex guards
@@ -10,10 +10,10 @@
 #include <boost/intrusive/list.hpp>
 
 #include <cstddef>
-#include <vector>
 
 #include "evmgr/closed_fd_check.hpp"
 #include "evmgr/fd_watch.hpp"
+#include "evmgr/memory.hpp"
 #include "evmgr/registration.hpp"
 
 namespace evmgr {
@@ -40,14 +40,15 @@ class FdTable {
     return fd >= 0 && static_cast<std::size_t>(fd) < slots_.size() ? &slots_[fd] : nullptr;
   }
 
-  // The slot of fd, growing the table to hold it. Throws std::bad_alloc.
-  FdSlot& get(int fd);
+  // The slot of fd (>= 0), growing the table to hold it; nullptr when
+  // memory is exhausted.
+  FdSlot* get(int fd) noexcept;
 
   std::size_t size() const noexcept { return slots_.size(); }
   FdSlot& operator[](std::size_t fd) noexcept { return slots_[fd]; }
 
  private:
-  std::vector<FdSlot> slots_;
+  GrowableArray<FdSlot> slots_;
 };
 
 // What the slot's waiters want from the kernel (fd_watch.hpp).

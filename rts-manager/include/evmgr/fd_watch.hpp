@@ -18,10 +18,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
 
 #include "evmgr/backend.hpp"
 #include "evmgr/events.hpp"
+#include "evmgr/memory.hpp"
 
 namespace evmgr {
 
@@ -153,9 +153,7 @@ class FdWatches {
 
   // Room for one more always-ready fd, so that mark_always_ready() cannot
   // fail once the registration is under way. 0 or ENOMEM.
-  int reserve_always_ready() noexcept {
-    return always_ready_.size() < always_ready_.capacity() ? 0 : grow_always_ready();
-  }
+  int reserve_always_ready() noexcept { return always_ready_.reserve_one_more(); }
 
   // fd, which the back-end refused, is always ready for its waiters.
   void mark_always_ready(int fd, FdWatch& watch) noexcept;
@@ -178,15 +176,13 @@ class FdWatches {
   }
 
  private:
-  int grow_always_ready() noexcept;
-
   WatchTag next_tag() noexcept {
     if (++last_tag_ == 0) last_tag_ = 1;  // tags are never 0
     return last_tag_;
   }
 
   WatchTag last_tag_ = 0;
-  std::vector<int> always_ready_;  // fds with always_ready set (or stale)
+  GrowableArray<int> always_ready_;  // fds with always_ready set (or stale)
 };
 
 }  // namespace evmgr

@@ -8,12 +8,11 @@
 // belongs to the back-end: the manager never sees it.
 #pragma once
 
-#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <new>
-#include <vector>
+
+#include "evmgr/memory.hpp"
 
 namespace evmgr {
 
@@ -43,25 +42,19 @@ class KernelWatches {
   }
 
   // A fresh kernel object holds no watch.
-  void clear() noexcept { held_.assign(held_.size(), 0); }
+  void clear() noexcept {
+    for (std::uint8_t& flag : held_) flag = 0;
+  }
 
  private:
   int grow(int fd, std::uint8_t** out) noexcept {
     if (fd < 0) return EBADF;
-    const std::size_t needed = static_cast<std::size_t>(fd) + 1;
-    try {
-      if (needed > held_.capacity()) {
-        held_.reserve(std::max<std::size_t>({needed, 2 * held_.capacity(), 64}));
-      }
-      held_.resize(needed, 0);
-    } catch (const std::bad_alloc&) {
-      return ENOMEM;
-    }
-    *out = &held_[fd];
+    if (held_.resize(static_cast<std::size_t>(fd) + 1, 0) != 0) return ENOMEM;
+    *out = &held_[static_cast<std::size_t>(fd)];
     return 0;
   }
 
-  std::vector<std::uint8_t> held_;
+  GrowableArray<std::uint8_t> held_;
 };
 
 }  // namespace evmgr

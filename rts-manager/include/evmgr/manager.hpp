@@ -10,7 +10,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <variant>
 
@@ -32,11 +31,14 @@ class Manager {
   static constexpr std::int64_t kDefaultClosedFdCheckNs = ClosedFdCheck::kDefaultIntervalNs;
 
   // Creates a manager on `kind` (kAuto: the best the platform has and the
-  // kernel allows: io_uring, else epoll).
-  // 0, ENOSYS (not on this platform), EINVAL, ENOMEM, or the back-end's errno.
+  // kernel allows: io_uring, else epoll), in malloc'ed memory (Note [No C++
+  // runtime] in evmgr/memory.hpp); free it with destroy(). 0, ENOSYS (not
+  // on this platform), EINVAL, ENOMEM, or the back-end's errno.
   // `locked` false: single-threaded mode, no lock taken (ManagerLock):
   // every call but wakeup() must then come from one thread at a time.
-  static int create(BackendKind kind, std::unique_ptr<Manager>* out, bool locked = true) noexcept;
+  static int create(BackendKind kind, Manager** out, bool locked = true) noexcept;
+  // Frees a manager from create(); nullptr is accepted.
+  static void destroy(Manager* mgr) noexcept;
   // Whether `kind` can be created here (compiled in, and the kernel allows
   // it: io_uring may be refused).
   static bool available(BackendKind kind) noexcept;
@@ -89,14 +91,28 @@ class Manager {
   // fd of a live fd registration, or -1.
   int fd_of(Key key) noexcept;
   // Period of the closed-fd check (Note [Closed fds] in
-  // src/closed_fd_check.cpp); 0 turns it off.
+  // src/closed_fd_check.cpp); 0 turns it off: no sweep inside poll(), no
+  // cap on its waits.
   void set_closed_fd_check_interval(std::int64_t interval_ns) noexcept;
+  // Runs the closed-fd sweep now; the waiters of fds found closed or
+  // replaced get kClosed, queued for the next poll(). 0 or an errno.
+  int check_closed_fds() noexcept;
+
+  // What the manager did that is not visible in its results, for tests and
+  // benchmarks.
+  struct Stats {
+    std::uint64_t slack_polls = 0;  // zero-timeout waits in place of a sleep
+                                    // shorter than the timer slack
+    std::uint64_t sweeps = 0;       // closed-fd sweeps (periodic or asked)
+    std::uint64_t file_probes = 0;  // fds a sweep probed for a replaced file
+  };
+  Stats stats() noexcept;
 
  private:
   Manager(BackendKind kind, bool locked) noexcept
       : mu_(locked), kind_(kind), backend_(make_backend(kind)) {}
   // create() on a concrete back-end.
-  static int create_on(BackendKind kind, bool locked, std::unique_ptr<Manager>* out) noexcept;
+  static int create_on(BackendKind kind, bool locked, Manager** out) noexcept;
 
   template <class F>
   decltype(auto) with_backend(F&& f) {
@@ -117,7 +133,8 @@ class Manager {
   void close_slot(int fd, FdSlot& slot, Events why) noexcept;
   void unlink_waiter(Registration& node) noexcept;
   void queue_always_ready() noexcept;
-  void sweep_closed_fds() noexcept;
+  int sweep_closed_fds() noexcept;
+  void probe_file(int fd, FdSlot& slot) noexcept;
 
   // -- the ready queue
   void queue(Registration& node, Events events) noexcept;
@@ -156,6 +173,9 @@ class Manager {
   bool polling_ = false;
   bool submit_when_idle_ = false;  // pollable_fd() was asked for
   std::int64_t wait_until_ = 0;  // when the blocked wait ends at the latest
+  // Waits shorter than this are zero-timeout polls (Note [Timer slack]).
+  std::int64_t spin_below_ns_ = 0;
+  Stats stats_;
   WakeChannel wake_;
   AnyBackend backend_;
 };

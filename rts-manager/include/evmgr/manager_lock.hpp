@@ -9,11 +9,12 @@
 // same code, and the core's suites run in both.
 //
 // wakeup() never takes it in either mode, so it stays async-signal-safe and
-// callable from any thread.
+// callable from any thread. It wraps evmgr::Mutex (a pthread mutex), not
+// std::mutex: the core needs no C++ runtime (Note [No C++ runtime] in
+// evmgr/memory.hpp).
 #pragma once
 
-#include <mutex>
-#include <new>
+#include "evmgr/mutex.hpp"
 
 namespace evmgr {
 
@@ -33,10 +34,10 @@ class ManagerLock {
 
   // In a forked child: a lock held by a thread that does not exist there
   // is made anew (Note [Fork] in src/manager.cpp).
-  void reset_after_fork() noexcept { new (&mu_) std::mutex(); }
+  void reset_after_fork() noexcept { mu_.reset_after_fork(); }
 
  private:
-  std::mutex mu_;
+  Mutex mu_;
   bool enabled_;
 };
 

@@ -12,9 +12,9 @@
 #include <poll.h>
 
 #include <cstddef>
-#include <vector>
 
 #include "evmgr/backend.hpp"
+#include "evmgr/memory.hpp"
 
 namespace evmgr {
 
@@ -26,10 +26,10 @@ struct PollState {
 
   int wake_read_fd = -1;  // self-pipe, always watched at index 0
   int wake_write_fd = -1;
-  std::vector<pollfd> watched;          // index 0 is the wake pipe
-  std::vector<unsigned char> one_shot;  // parallel to watched
-  std::vector<int> index_of_fd;         // fd -> index in watched, or -1
-  std::vector<pollfd> wait_set;         // the snapshot wait() polls
+  GrowableArray<pollfd> watched;          // index 0 is the wake pipe
+  GrowableArray<unsigned char> one_shot;  // parallel to watched
+  GrowableArray<int> index_of_fd;         // fd -> index in watched, or -1
+  GrowableArray<pollfd> wait_set;         // the snapshot wait() polls
 };
 
 using PollBackend = Backend<PollState>;

@@ -17,10 +17,9 @@
 #include <boost/intrusive/list.hpp>
 
 #include <cstdint>
-#include <memory>
-#include <vector>
 
 #include "evmgr/events.hpp"
+#include "evmgr/memory.hpp"
 
 namespace evmgr {
 
@@ -63,6 +62,11 @@ class RegistrationPool {
 
   static std::uint32_t slot_of(Key key) noexcept { return static_cast<std::uint32_t>(key); }
 
+  RegistrationPool() noexcept = default;
+  ~RegistrationPool();
+  RegistrationPool(const RegistrationPool&) = delete;
+  RegistrationPool& operator=(const RegistrationPool&) = delete;
+
   // A free node, or nullptr when memory is exhausted.
   Registration* allocate() noexcept;
 
@@ -99,12 +103,15 @@ class RegistrationPool {
   static constexpr std::uint32_t kWords = kChunkSize / 64;
 
   struct Chunk {
-    std::unique_ptr<Registration[]> nodes;
+    Registration* nodes;              // kChunkSize of them, 64-byte aligned
     std::uint64_t free_bits[kWords];  // bit set: that node is free
     std::uint32_t free_count;
   };
 
-  std::vector<Chunk> chunks_;
+  // A new chunk of free nodes numbered from capacity_, or ENOMEM.
+  int add_chunk() noexcept;
+
+  GrowableArray<Chunk> chunks_;
   std::uint32_t capacity_ = 0;
   std::size_t first_free_chunk_ = 0;  // no chunk below it has a free node
   std::size_t live_ = 0;

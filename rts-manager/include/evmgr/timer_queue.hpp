@@ -23,7 +23,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+
+#include "evmgr/memory.hpp"
 
 namespace evmgr {
 
@@ -37,16 +38,14 @@ class TimerQueue {
   Node* top() const noexcept { return entries_.front().node; }
   std::int64_t top_deadline() const noexcept { return entries_.front().deadline; }
 
-  // Makes room for one more push(), growing geometrically; throws
-  // std::bad_alloc. The push() that follows does not allocate.
-  void reserve_one_more() {
-    if (entries_.size() == entries_.capacity()) entries_.reserve(entries_.empty() ? 64 : 2 * entries_.capacity());
-  }
+  // Makes room for one more push(), growing geometrically: 0 or ENOMEM.
+  // The push() that follows does not allocate.
+  [[nodiscard]] int reserve_one_more() noexcept { return entries_.reserve_one_more(); }
 
-  // Inserts node (not in the heap). Returns true if it became the earliest,
-  // so a blocked poll must be woken to shorten its timeout. Throws
-  // std::bad_alloc only if the caller did not reserve_one_more().
-  bool push(Node* node, std::int64_t deadline) {
+  // Inserts node (not in the heap), into room made by reserve_one_more().
+  // Returns true if it became the earliest, so a blocked poll must be woken
+  // to shorten its timeout.
+  bool push(Node* node, std::int64_t deadline) noexcept {
     node->timer_sequence = next_sequence_++;
     entries_.push_back(Entry{deadline, node});
     return sift_up(entries_.size() - 1) == 0;
@@ -85,7 +84,7 @@ class TimerQueue {
 
   // Pops every node due at `now` (deadline <= now), earliest first.
   template <class F>
-  void pop_expired(std::int64_t now, F&& on_expired) {
+  void pop_expired(std::int64_t now, F&& on_expired) noexcept {
     while (!entries_.empty() && entries_.front().deadline <= now) on_expired(pop());
   }
 
@@ -151,7 +150,7 @@ class TimerQueue {
     return index;
   }
 
-  std::vector<Entry> entries_;
+  GrowableArray<Entry> entries_;
   std::uint32_t next_sequence_ = 0;
 };
 
