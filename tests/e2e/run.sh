@@ -191,8 +191,10 @@ for way in $WAYS; do
       result FAIL "fallback/$way/no_io_uring" 0.0 "cannot build the seccomp launcher: $(tail -n 2 "$OUT/no_io_uring.log" | tr '\n' ' ')"
     fi
     help=$("$bin" +RTS '-?' 2>&1)     # exits non-zero by design
-    if grep -q -- "--io-manager=<epoll|poll|select" <<<"$help"; then result PASS "options/$way/help" 0.0
-    else result FAIL "options/$way/help" 0.0 "+RTS -? does not document --io-manager"; fi
+    if grep -q -- "--io-manager=<io_uring|epoll|poll|select|auto>" <<<"$help" \
+       && grep -q -- "auto (default: io_uring when the kernel allows it, else epoll)" <<<"$help"; then
+      result PASS "options/$way/help" 0.0
+    else result FAIL "options/$way/help" 0.0 "+RTS -? does not document --io-manager with io_uring and its default"; fi
   fi
 done
 
