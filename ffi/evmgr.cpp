@@ -30,7 +30,8 @@ static_assert(EVMGR_READ == evmgr::kRead && EVMGR_WRITE == evmgr::kWrite &&
 static_assert(static_cast<int>(EVMGR_BACKEND_AUTO) == static_cast<int>(BackendKind::kAuto) &&
                   static_cast<int>(EVMGR_BACKEND_EPOLL) == static_cast<int>(BackendKind::kEpoll) &&
                   static_cast<int>(EVMGR_BACKEND_KQUEUE) == static_cast<int>(BackendKind::kKqueue) &&
-                  static_cast<int>(EVMGR_BACKEND_POLL) == static_cast<int>(BackendKind::kPoll),
+                  static_cast<int>(EVMGR_BACKEND_POLL) == static_cast<int>(BackendKind::kPoll) &&
+                  static_cast<int>(EVMGR_BACKEND_IO_URING) == static_cast<int>(BackendKind::kIoUring),
               "C ABI back-end numbers must match the core's");
 // evmgr_poll hands the caller's array to the core as ReadyEvent[].
 static_assert(sizeof(evmgr_event) == sizeof(evmgr::ReadyEvent) &&
@@ -49,17 +50,24 @@ constexpr BackendName kBackendNames[] = {
     {EVMGR_BACKEND_EPOLL, "epoll"},
     {EVMGR_BACKEND_KQUEUE, "kqueue"},
     {EVMGR_BACKEND_POLL, "poll"},
+    {EVMGR_BACKEND_IO_URING, "io_uring"},
 };
 
 }  // namespace
 
 extern "C" {
 
-int evmgr_new(evmgr_backend backend, evmgr_manager** out) {
+int evmgr_new(evmgr_backend backend, evmgr_manager** out) { return evmgr_new_with(backend, 0, out); }
+
+int evmgr_new_with(evmgr_backend backend, uint32_t flags, evmgr_manager** out) {
   if (out == nullptr) return EINVAL;
   *out = nullptr;
+  if ((flags & ~static_cast<uint32_t>(EVMGR_SINGLE_THREADED)) != 0) return EINVAL;
+  const bool locked = (flags & EVMGR_SINGLE_THREADED) == 0;
   evmgr::Manager* mgr = nullptr;
-  if (const int err = evmgr::Manager::create(static_cast<BackendKind>(backend), &mgr)) return err;
+  if (const int err = evmgr::Manager::create(static_cast<BackendKind>(backend), &mgr, locked)) {
+    return err;
+  }
   *out = reinterpret_cast<evmgr_manager*>(mgr);
   return 0;
 }
@@ -90,8 +98,17 @@ int evmgr_backend_parse(const char* name, evmgr_backend* out) {
 
 int evmgr_backend_available(evmgr_backend backend) {
   const int as_int = static_cast<int>(backend);
-  if (as_int < EVMGR_BACKEND_AUTO || as_int > EVMGR_BACKEND_POLL) return 0;
+  if (as_int < EVMGR_BACKEND_AUTO || as_int > EVMGR_BACKEND_IO_URING) return 0;
   return evmgr::Manager::available(static_cast<BackendKind>(backend)) ? 1 : 0;
+}
+
+int evmgr_backend_refusal(evmgr_backend backend) {
+  const int as_int = static_cast<int>(backend);
+  if (as_int < EVMGR_BACKEND_AUTO || as_int > EVMGR_BACKEND_IO_URING) return EINVAL;
+  const auto kind = static_cast<BackendKind>(backend);
+  // Not ENOSYS, which is the kernel's word for a kernel without io_uring.
+  if (!evmgr::backend_compiled_in(kind)) return EOPNOTSUPP;
+  return evmgr::backend_refusal(kind);
 }
 
 evmgr_backend evmgr_backend_resolve(evmgr_backend backend) {
@@ -144,7 +161,11 @@ int evmgr_poll(evmgr_manager* mgr, int64_t timeout_ns, evmgr_event* out, size_t 
 
 int evmgr_wakeup(evmgr_manager* mgr) { return impl(mgr)->wakeup(); }
 
-int evmgr_pollable_fd(const evmgr_manager* mgr) { return impl(mgr)->pollable_fd(); }
+// const in the C ABI, but asking switches a back-end that queues changes
+// (io_uring) to sending them at once (Manager::pollable_fd).
+int evmgr_pollable_fd(const evmgr_manager* mgr) {
+  return impl(const_cast<evmgr_manager*>(mgr))->pollable_fd();
+}
 
 int64_t evmgr_next_deadline_ns(evmgr_manager* mgr) { return impl(mgr)->next_deadline(); }
 

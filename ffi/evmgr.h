@@ -29,7 +29,9 @@
  * with ENOENT and never touches another registration.
  *
  * Threads: every function may be called from any thread, except that only
- * one thread may be inside evmgr_poll() at a time (another gets EBUSY).
+ * one thread may be inside evmgr_poll() at a time (another gets EBUSY). A
+ * manager made with EVMGR_SINGLE_THREADED takes no lock and must be used
+ * from one thread at a time; evmgr_wakeup is still safe from anywhere.
  * Registrations made while a poll is blocked take effect in that poll.
  */
 #ifndef EVMGR_H
@@ -54,12 +56,16 @@ typedef struct evmgr_manager evmgr_manager;
 /* Names a registration; 0 is never a valid key. */
 typedef uint64_t evmgr_key;
 
-/* Back-end selection. */
+/* Back-end selection. The numbers are ABI: new back-ends are added at the
+ * end. */
 typedef enum evmgr_backend {
-  EVMGR_BACKEND_AUTO = 0,   /* best available: epoll, else kqueue, else poll */
-  EVMGR_BACKEND_EPOLL = 1,  /* Linux */
-  EVMGR_BACKEND_KQUEUE = 2, /* FreeBSD, macOS, other BSDs */
-  EVMGR_BACKEND_POLL = 3,   /* poll(2): portable, O(n) per wait */
+  EVMGR_BACKEND_AUTO = 0,    /* best available: io_uring if the kernel allows
+                                it, else epoll, else kqueue, else poll */
+  EVMGR_BACKEND_EPOLL = 1,   /* Linux */
+  EVMGR_BACKEND_KQUEUE = 2,  /* FreeBSD, macOS, other BSDs */
+  EVMGR_BACKEND_POLL = 3,    /* poll(2): portable, O(n) per wait */
+  EVMGR_BACKEND_IO_URING = 4, /* Linux 5.11+, when not refused (seccomp,
+                                 kernel.io_uring_disabled) */
   /* Not a back-end: widens the enum's range to every int, so that a caller
    * passing an unknown number gets EINVAL (or 0, or NULL) from the functions
    * below rather than undefined behaviour in the C++ core (in C++ an
@@ -95,6 +101,18 @@ typedef struct evmgr_event {
  * object). */
 EVMGR_API int evmgr_new(evmgr_backend backend, evmgr_manager **out);
 
+/* Flags of evmgr_new_with. */
+#define EVMGR_SINGLE_THREADED 0x1u /* the manager takes no lock: every call
+                                      but evmgr_wakeup must come from one
+                                      thread at a time (the non-threaded GHC
+                                      RTS). evmgr_wakeup stays callable from
+                                      any thread and from signal handlers. */
+
+/* evmgr_new with flags (0 or EVMGR_SINGLE_THREADED); evmgr_new(b, out) is
+ * evmgr_new_with(b, 0, out). EINVAL for unknown flags, else as evmgr_new. */
+EVMGR_API int evmgr_new_with(evmgr_backend backend, uint32_t flags,
+                             evmgr_manager **out);
+
 /* Frees the manager and its kernel objects. Pending registrations are
  * dropped without being delivered. NULL is accepted. */
 EVMGR_API void evmgr_free(evmgr_manager *mgr);
@@ -102,7 +120,8 @@ EVMGR_API void evmgr_free(evmgr_manager *mgr);
 /* The back-end actually in use (never EVMGR_BACKEND_AUTO). */
 EVMGR_API evmgr_backend evmgr_backend_of(const evmgr_manager *mgr);
 
-/* Static name of a back-end ("auto", "epoll", "kqueue", "poll"), or NULL. */
+/* Static name of a back-end ("auto", "epoll", "kqueue", "poll",
+ * "io_uring"), or NULL. */
 EVMGR_API const char *evmgr_backend_name(evmgr_backend backend);
 
 /* Parses a name as above; 0 or EINVAL. */
@@ -111,8 +130,17 @@ EVMGR_API int evmgr_backend_parse(const char *name, evmgr_backend *out);
 /* 1 when the back-end can be created on this platform, else 0. */
 EVMGR_API int evmgr_backend_available(evmgr_backend backend);
 
+/* Why evmgr_new(backend, ...) cannot work here: 0 if it can (as far as the
+ * kernel says without creating a manager), EINVAL for an unknown value,
+ * EOPNOTSUPP when this build lacks it, or the errno the kernel refuses it with
+ * (io_uring: EPERM under a seccomp profile or kernel.io_uring_disabled,
+ * ENOSYS on a kernel without it or older than 5.11). The kernel is asked
+ * once per process. */
+EVMGR_API int evmgr_backend_refusal(evmgr_backend backend);
+
 /* The back-end evmgr_new(backend, ...) uses: EVMGR_BACKEND_AUTO becomes the
- * best one this platform has; any other value is returned unchanged. */
+ * best one this platform has and the kernel allows (io_uring is tried once
+ * per process); any other value is returned unchanged. */
 EVMGR_API evmgr_backend evmgr_backend_resolve(evmgr_backend backend);
 
 /* In the child after fork(): gives the manager fresh kernel objects (the

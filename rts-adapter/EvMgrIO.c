@@ -147,7 +147,9 @@ evmgrIOInit(evmgr_backend backend)
     bad_fd_queue = END_TSO_QUEUE;
     n_waiting = 0;
     mgr = NULL;
-    int r = evmgr_new(backend, &mgr);
+    // One OS thread makes every call but evmgr_wakeup (the non-threaded
+    // RTS): the manager takes no lock.
+    int r = evmgr_new_with(backend, EVMGR_SINGLE_THREADED, &mgr);
     if (r == 0) {
         // We run the closed-fd sweep ourselves: Note [Closed fds when idle].
         evmgr_set_closed_fd_check_interval(mgr, 0);
@@ -198,12 +200,14 @@ evmgrIOAfterForkChild(void)
         errorBelch("warning: forkProcess: evmgr_after_fork: %s; "
                    "starting a fresh event manager", strerror(r));
         evmgr_manager *fresh = NULL;
-        r = evmgr_new(evmgr_backend_of(mgr), &fresh);
+        r = evmgr_new_with(evmgr_backend_of(mgr), EVMGR_SINGLE_THREADED, &fresh);
         if (r != 0) {
             errorBelch("forkProcess: cannot create the I/O manager: %s",
                        strerror(r));
             stg_exit(EXIT_FAILURE);
         }
+        // Sweeps stay ours, as in evmgrIOInit: Note [Closed fds when idle].
+        evmgr_set_closed_fd_check_interval(fresh, 0);
         mgr = fresh;  // the old one is leaked on purpose, see the Note
         // Threads still hold keys of the old manager; evmgrIOCancel copes
         // with ENOENT, and the counter is recomputed as they are deleted.

@@ -34,18 +34,23 @@
 
 #include "evmgr.h"
 
+#include <errno.h>
 #include <string.h>
 
 /* Note [Choosing the I/O manager]
  * ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
  * +RTS --io-manager=<name> picks how the non-threaded RTS waits:
  *
- *   epoll   Linux (the default there)
+ *   io_uring  Linux 5.11+ (the default there unless the kernel refuses
+ *           io_uring: a seccomp profile, kernel.io_uring_disabled)
+ *   epoll   Linux (the default there when io_uring is refused)
  *   kqueue  FreeBSD, macOS and the other BSDs (the default there)
  *   poll    poll(2): portable, O(n) per wait, no fd limit
  *   select  the original GHC implementation (Select.c): O(n) per scheduler
  *           pass, aborts on fds >= FD_SETSIZE. Kept as the way back.
- *   auto    the best the platform has (evmgr_backend_resolve decides)
+ *   auto    the best the platform has and the kernel allows
+ *           (evmgr_backend_resolve decides; a refused io_uring falls back to
+ *           epoll silently, with a -Ds debug trace naming the reason)
  *
  * The evmgr names and their availability come from the evmgr C ABI
  * (evmgr_backend_parse, evmgr_backend_name, evmgr_backend_available); this
@@ -75,7 +80,11 @@ setIOManagerByName(const char *name)
         use_select = true;
         return true;
     }
-    if (evmgr_backend_parse(name, &b) == 0 && evmgr_backend_available(b)) {
+    // io_uring is accepted wherever this build has it, even if the kernel
+    // refuses it: initIOManager then fails naming the kernel's reason.
+    if (evmgr_backend_parse(name, &b) == 0 &&
+        (evmgr_backend_available(b) ||
+         (b == EVMGR_BACKEND_IO_URING && evmgr_backend_refusal(b) != EOPNOTSUPP))) {
         use_select = false;
         evmgr_choice = b;
         return true;
@@ -83,7 +92,7 @@ setIOManagerByName(const char *name)
 
     // List what this platform knows, in the C ABI's order.
     char known[64] = "";
-    for (int i = EVMGR_BACKEND_EPOLL; i <= EVMGR_BACKEND_POLL; i++) {
+    for (int i = EVMGR_BACKEND_EPOLL; i <= EVMGR_BACKEND_IO_URING; i++) {
         const char *n = evmgr_backend_name((evmgr_backend)i);
         if (n != NULL && evmgr_backend_available((evmgr_backend)i)) {
             strncat(known, n, sizeof(known) - strlen(known) - 1);
@@ -130,6 +139,7 @@ showIOManager(void)
     case EVMGR_BACKEND_EPOLL:  return "epoll (evmgr)";
     case EVMGR_BACKEND_KQUEUE: return "kqueue (evmgr)";
     case EVMGR_BACKEND_POLL:   return "poll (evmgr)";
+    case EVMGR_BACKEND_IO_URING: return "io_uring (evmgr)";
     default:                   return "evmgr";
     }
 }
@@ -146,8 +156,26 @@ IOHOOK(initIOManager)(void)
         debugTrace(DEBUG_sched, "I/O manager: select");
         return;
     }
+    if (evmgr_choice == EVMGR_BACKEND_AUTO) {
+        // auto: io_uring unless the kernel refuses it, then epoll, quietly.
+        int why = evmgr_backend_refusal(EVMGR_BACKEND_IO_URING);
+        if (why != 0) {
+            debugTrace(DEBUG_sched, "I/O manager: io_uring refused (%s); "
+                       "auto uses the next best", strerror(why));
+        }
+    }
     int r = evmgrIOInit(evmgr_choice);
     if (r != 0) {
+        if (evmgr_choice == EVMGR_BACKEND_IO_URING) {
+            errorBelch("cannot create the I/O manager `io_uring': "
+                       "io_uring_setup failed: %s%s", strerror(r),
+                       r == EPERM ? " (refused by a seccomp profile or "
+                                    "kernel.io_uring_disabled)"
+                       : r == ENOSYS ? " (kernel without io_uring, or "
+                                       "older than Linux 5.11)"
+                       : "");
+            stg_exit(EXIT_FAILURE);
+        }
         if (evmgr_choice == EVMGR_BACKEND_AUTO) {
             errorBelch("warning: cannot create the event manager (%s); "
                        "falling back to --io-manager=select", strerror(r));

@@ -26,5 +26,6 @@
 #include "src/poll_backend.cpp"
 #include "src/epoll_backend.cpp"
 #include "src/kqueue_backend.cpp"
+#include "src/io_uring_backend.cpp"
 #include "src/manager.cpp"
 #include "../ffi/evmgr.cpp"

@@ -3,6 +3,7 @@
 # over a range of thread counts, side by side in one run, non-threaded
 # unless said:
 #   select        stock Debian GHC (select)
+#   evmgr-io_uring patched GHC, +RTS --io-manager=io_uring
 #   evmgr-epoll   patched GHC, +RTS --io-manager=epoll
 #   evmgr-poll    patched GHC, +RTS --io-manager=poll
 #   threaded      stock Debian GHC, -threaded (GHC.Event)
@@ -36,10 +37,11 @@ build stock /usr/bin/ghc
 build patched "build/ghc$vsfx/bin/ghc"
 build threaded /usr/bin/ghc -threaded
 
-runtimes="select evmgr-epoll evmgr-poll threaded"
+runtimes=${RUNTIMES:-"select evmgr-io_uring evmgr-epoll evmgr-poll threaded"}
 cmd_of() {
   case $1 in
     select) echo "$out/stock" ;;
+    evmgr-io_uring) echo "$out/patched +RTS --io-manager=io_uring -RTS" ;;
     evmgr-epoll) echo "$out/patched +RTS --io-manager=epoll -RTS" ;;
     evmgr-poll) echo "$out/patched +RTS --io-manager=poll -RTS" ;;
     threaded) echo "$out/threaded" ;;
@@ -62,12 +64,12 @@ measure() { # runtime args...
 
 md=build/bench$vsfx/rts.md
 dat=build/bench$vsfx/rts-pingpong.dat
-echo "# N $runtimes" >"$dat"
+echo "N $runtimes" >"$dat"  # header: the plot titles (columnhead)
 {
   echo "### Ping-pong: wake-ups per second (best of $REPEAT)"
   echo
   echo "| N | ${runtimes// / | } |"
-  echo "|---:|---:|---:|---:|---:|"
+  echo "|---:|$(for _ in $runtimes; do printf -- '---:|'; done)"
 } >"$md"
 for n in $NS; do
   laps=$(( (HOPS + n - 1) / n ))
@@ -86,7 +88,7 @@ done
   echo "### Sleepers: seconds for N threads in threadDelay spread over 1 s (best of $REPEAT)"
   echo
   echo "| N | ${runtimes// / | } |"
-  echo "|---:|---:|---:|---:|---:|"
+  echo "|---:|$(for _ in $runtimes; do printf -- '---:|'; done)"
 } >>"$md"
 for n in $SLEEPERS; do
   row="| $n |"
@@ -113,10 +115,7 @@ set logscale x
 set key outside right
 set datafile missing "?"
 set grid
-plot "$dat" using 1:2 with linespoints title "stock select", \
-     "" using 1:3 with linespoints title "evmgr epoll", \
-     "" using 1:4 with linespoints title "evmgr poll", \
-     "" using 1:5 with linespoints title "stock -threaded"
+plot for [i=2:$(( $(wc -w <<<"$runtimes") + 1 ))] "$dat" using 1:i with linespoints title columnhead(i)
 GP
   echo "rts-bench: plot written to docs/img/wakeups$vsfx.svg" >&2
 fi

@@ -48,7 +48,7 @@ class RecordingBackend {
     return next_result;
   }
   void disarm(int fd) noexcept { disarms.push_back(fd); }
-  int wait(std::int64_t, evmgr::Mutex&) noexcept { return 0; }
+  int wait(std::int64_t, evmgr::ManagerLock&) noexcept { return 0; }
   bool dispatch(evmgr::ReadyCallback) noexcept { return false; }
   int wakeup() noexcept { return 0; }
   int pollable_fd() const noexcept { return -1; }
@@ -71,7 +71,7 @@ struct Candidate {
   int error() const noexcept { return 0; }
   ArmReturn arm(int, evmgr::Events, ArmMode, evmgr::WatchTag) noexcept { return {}; }
   void disarm(int) noexcept {}
-  int wait(std::int64_t, evmgr::Mutex&) noexcept { return 0; }
+  int wait(std::int64_t, evmgr::ManagerLock&) noexcept { return 0; }
   bool dispatch(evmgr::ReadyCallback) noexcept { return false; }
   int wakeup() noexcept(kWakeupNoexcept) { return 0; }
   int pollable_fd() const noexcept { return -1; }

@@ -51,9 +51,32 @@ inline std::vector<evmgr_backend> backends_under_test() {
   std::vector<evmgr_backend> all;
   if (evmgr_backend_available(EVMGR_BACKEND_EPOLL)) all.push_back(EVMGR_BACKEND_EPOLL);
   all.push_back(EVMGR_BACKEND_POLL);
+  // io_uring where the kernel allows it. A machine that refuses it (a
+  // seccomp profile, kernel.io_uring_disabled) runs the others; the
+  // refusal itself is tested by io_uring_refusal.
+  if (evmgr_backend_available(EVMGR_BACKEND_IO_URING)) all.push_back(EVMGR_BACKEND_IO_URING);
   return all;
 #endif
 }
+
+// The manager mode a test binary covers: built twice, the second time with
+// EVMGR_TEST_SINGLE_THREADED (evmgr_new_with(..., EVMGR_SINGLE_THREADED)).
+inline uint32_t test_manager_flags() {
+#if defined(EVMGR_TEST_SINGLE_THREADED)
+  return EVMGR_SINGLE_THREADED;
+#else
+  return 0;
+#endif
+}
+
+// A test that calls the manager from a second thread (other than
+// evmgr_wakeup) is for the locked mode only.
+#if defined(EVMGR_TEST_SINGLE_THREADED)
+#define SKIP_IF_SINGLE_THREADED() \
+  GTEST_SKIP() << "calls the manager from two threads: locked mode only"
+#else
+#define SKIP_IF_SINGLE_THREADED() (void)0
+#endif
 
 inline std::string backend_param_name(evmgr_backend b) {
   const char* name = evmgr_backend_name(b);

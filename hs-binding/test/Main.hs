@@ -36,7 +36,7 @@ main = do
   -- One test at a time: the tests measure timing, and one closes an fd
   -- whose number a test running in parallel could reuse at once.
   lookupEnv "TASTY_NUM_THREADS" >>= maybe (setEnv "TASTY_NUM_THREADS" "1") (const (return ()))
-  backends <- filterM backendAvailable [Epoll, Poll, Kqueue]
+  backends <- filterM backendAvailable [Epoll, Poll, Kqueue, IoUring]
   defaultMain $ testGroup flavour $
     [ testGroup ("fd events, " ++ show b) (fdTests b) | b <- backends ] ++
     [ testGroup "timeouts" timeoutTests

@@ -13,7 +13,7 @@
 //   - When an fd is armed again and epoll says ENOENT for a watch we never
 //     removed, its file was closed and the number reused: the old waiters
 //     get kClosed (ArmResult::replaced, backend.hpp).
-//   - Back-ends that cannot tell (poll, kqueue), and fds epoll refuses
+//   - Back-ends that cannot tell (poll, kqueue, io_uring), and fds epoll refuses
 //     (regular files), record the file's (device, inode) when the fd gains
 //     its first waiter (RecordedFile); a later registration on the same
 //     number compares (check_file), and on a mismatch the old waiters get
@@ -26,7 +26,9 @@
 //     one syscall per fd: an epoll_ctl(MOD) re-arm of the fd's watch under
 //     epoll (ENOENT: the watch's file is not the number's any more, whether
 //     the old file died or a dup() keeps it alive; EPERM: the number is a
-//     regular file now), the identity check elsewhere. A replaced file's
+//     regular file now), the identity check elsewhere (io_uring included,
+//     whose pending poll holds the old file until the waiters' kClosed
+//     drops the watch and so cancels it). A replaced file's
 //     waiters get kClosed, which the RTS turns into the IOError a closed fd
 //     gives: better than select, which may hand them another file's data.
 // No batched kernel query tells a reused number (poll(2) and epoll look at

@@ -147,7 +147,7 @@ void EpollBackend::disarm(int fd) noexcept {
 }
 
 template <>
-int EpollBackend::wait(std::int64_t timeout_ns, Mutex& lock) noexcept {
+int EpollBackend::wait(std::int64_t timeout_ns, ManagerLock& lock) noexcept {
   lock.unlock();
   int n;
 #if EVMGR_HAVE_EPOLL_PWAIT2

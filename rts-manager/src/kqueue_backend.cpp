@@ -118,7 +118,7 @@ void KqueueBackend::disarm(int fd) noexcept {
 }
 
 template <>
-int KqueueBackend::wait(std::int64_t timeout_ns, Mutex& lock) noexcept {
+int KqueueBackend::wait(std::int64_t timeout_ns, ManagerLock& lock) noexcept {
   const struct timespec ts = ns_to_timespec(timeout_ns < 0 ? 0 : timeout_ns);
   const struct timespec* limit = timeout_ns < 0 ? nullptr : &ts;
   lock.unlock();

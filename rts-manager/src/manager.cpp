@@ -74,18 +74,31 @@ bool fd_is_open(int fd) noexcept { return ::fcntl(fd, F_GETFD) != -1 || errno !=
 // The longest wait poll() turns into zero-timeout polls (Note [Timer slack]).
 constexpr std::int64_t kMaxSpinNs = 1'000'000;
 
-bool Manager::available(BackendKind kind) noexcept { return backend_compiled_in(kind); }
+bool Manager::available(BackendKind kind) noexcept {
+  return backend_compiled_in(kind) && backend_refusal(kind) == 0;
+}
 
 BackendKind Manager::resolve(BackendKind kind) noexcept { return resolve_backend(kind); }
 
-int Manager::create(BackendKind kind, Manager** out) noexcept {
+int Manager::create(BackendKind kind, Manager** out, bool locked) noexcept {
   const int as_int = static_cast<int>(kind);
-  if (as_int < 0 || as_int > static_cast<int>(BackendKind::kPoll)) return EINVAL;
+  if (as_int < 0 || as_int > static_cast<int>(BackendKind::kIoUring)) return EINVAL;
   if (!backend_compiled_in(kind)) return ENOSYS;
+  const BackendKind chosen = resolve_backend(kind);
+  const int err = create_on(chosen, locked, out);
+  // auto: a ring the probe allowed can still fail to set up (EMFILE,
+  // ENOMEM for its memory); epoll then, as when the kernel refuses.
+  if (err != 0 && kind == BackendKind::kAuto && chosen == BackendKind::kIoUring &&
+      backend_compiled_in(BackendKind::kEpoll)) {
+    return create_on(BackendKind::kEpoll, locked, out);
+  }
+  return err;
+}
 
+int Manager::create_on(BackendKind kind, bool locked, Manager** out) noexcept {
   Manager* storage = allocate_storage<Manager>(1);
   if (storage == nullptr) return ENOMEM;
-  Manager* mgr = new (storage) Manager(resolve_backend(kind));
+  Manager* mgr = new (storage) Manager(kind, locked);
   if (const int err = mgr->with_backend([](auto& b) { return b.error(); })) {
     destroy(mgr);
     return err;
@@ -115,6 +128,16 @@ Manager::~Manager() {
 
 void Manager::note_change_for_poller() noexcept {
   if (polling_ && !wait_sees_changes_live_) (void)kick();
+  if (!polling_ && submit_when_idle_) submit_queued_changes();
+}
+
+// For callers that wait on the pollable fd: a back-end that queues changes
+// for its next wait (io_uring) sends them now, since that wait may be a
+// poll(2) on the pollable fd rather than poll().
+void Manager::submit_queued_changes() noexcept {
+  with_backend([](auto& b) {
+    if constexpr (std::decay_t<decltype(b)>::kQueuesChanges) (void)b.submit();
+  });
 }
 
 int Manager::kick() noexcept {
@@ -316,6 +339,17 @@ int Manager::register_fd(int fd, Events interest, bool persistent, std::uintptr_
     release(*node);
     return err;
   }
+  // A back-end that cannot tell a replaced file records the file now, and
+  // its fstat is also what says EBADF for an fd that is not open (io_uring's
+  // arm() only queues a request).
+  const bool record = slot->waiters.empty() && !detects_replaced_files_;
+  if (record) {
+    slot->file.record(fd);
+    if (!slot->file.recorded) {
+      release(*node);
+      return EBADF;
+    }
+  }
 
   // Always ask the kernel, even if the fd looks armed already: that is how
   // epoll tells us that its file was replaced (Note [Closed fds]).
@@ -328,9 +362,7 @@ int Manager::register_fd(int fd, Events interest, bool persistent, std::uintptr_
     release(*node);
     return synced.error;
   }
-  if (slot->waiters.empty() && (!detects_replaced_files_ || always_ready)) {
-    slot->file.record(fd);
-  }
+  if (!record && slot->waiters.empty() && always_ready) slot->file.record(fd);
   if (const auto sweep = closed_fds_.next_due(true); polling_ && sweep && *sweep < wait_until_) {
     (void)kick();  // the blocked wait must end in time for the sweep
   }
@@ -501,7 +533,17 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
     if (!ready_.empty() && timers_.empty()) break;
     now = now_ns();
   }
+  if (submit_when_idle_) submit_queued_changes();  // re-queued level watches
   return drain(out, capacity);
+}
+
+int Manager::pollable_fd() noexcept {
+  LockGuard lock(mu_);
+  if (!submit_when_idle_) {
+    submit_when_idle_ = true;
+    submit_queued_changes();
+  }
+  return pollable_fd_;
 }
 
 int Manager::wakeup() noexcept {

@@ -143,7 +143,7 @@ void PollBackend::disarm(int fd) noexcept {
 }
 
 template <>
-int PollBackend::wait(std::int64_t timeout_ns, Mutex& lock) noexcept {
+int PollBackend::wait(std::int64_t timeout_ns, ManagerLock& lock) noexcept {
   // The snapshot, taken under the lock; arm() reserved its capacity, so
   // this copy does not allocate.
   (void)state_.wait_set.assign(state_.watched.begin(), state_.watched.end());

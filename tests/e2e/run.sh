@@ -4,7 +4,11 @@
 #
 # Every program in this directory is compiled once per RTS way (v, debug with
 # -debug, l with -eventlog) with build/ghc/bin/ghc and run under each I/O
-# manager (+RTS --io-manager=epoll, poll, select) where the scenario allows.
+# manager (+RTS --io-manager=io_uring, epoll, poll, select) where the
+# scenario allows; io_uring is left out (SKIP) where the kernel refuses it.
+# The fallback cases run a program with io_uring_setup refused by a seccomp
+# filter (tests/io_uring/no_io_uring.c): auto must run epoll, an explicit
+# --io-manager=io_uring must stop with the kernel's reason.
 # Then a slice is compiled with Debian's stock /usr/bin/ghc, to show the
 # tests can fail: the >1024-fd program must abort there, and so must every
 # mode of ThrowToMasked on its -debug RTS (the assertion ghc-patch 0008 fixes).
@@ -91,6 +95,20 @@ run_case() {
 }
 
 mkdir -p "$OUT/run"
+
+# io_uring: in the managers loop where the kernel allows it (then it is also
+# the default); the seccomp launcher for the fallback cases.
+NOURING=$OUT/no_io_uring
+cc -O2 -o "$NOURING" "$ROOT/tests/io_uring/no_io_uring.c" 2> "$OUT/no_io_uring.log" || NOURING=""
+printf '#include <linux/io_uring.h>\n#include <sys/syscall.h>\n#include <unistd.h>\nint main(void){struct io_uring_params p={0};return syscall(__NR_io_uring_setup,2,&p)<0;}\n' \
+  > "$OUT/uring_probe.c"
+if cc -o "$OUT/uring_probe" "$OUT/uring_probe.c" 2>/dev/null && "$OUT/uring_probe"; then
+  MANAGERS="io_uring epoll poll select"; DEFAULT_MGR="io_uring (evmgr)"
+else
+  MANAGERS="epoll poll select"; DEFAULT_MGR="epoll (evmgr)"
+  result SKIP "io_uring (refused by this kernel: e2e runs epoll, poll, select)" 0.0
+fi
+
 PROGS=(Delays Pipes ManyFds Cancel BadFd Fork Signal GcStress Many Sched ThrowToMasked)
 
 for way in $WAYS; do
@@ -102,7 +120,7 @@ for way in $WAYS; do
   esac
   for p in "${PROGS[@]}"; do
     bin=$OUT/$way/$p
-    selected "$p/$way/epoll $p/$way/poll $p/$way/select" || continue
+    selected "$p/$way/io_uring $p/$way/epoll $p/$way/poll $p/$way/select" || continue
     t0=$(date +%s.%N)
     if ! compile "$GHC" "$wf" "$p" "$bin"; then
       result FAIL "compile $p/$way" "$(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc)")" \
@@ -111,7 +129,7 @@ for way in $WAYS; do
     fi
     rts=()
     [ "$way" = l ] && rts=(-l)       # write an eventlog: exercise TRACING
-    for m in epoll poll select; do
+    for m in $MANAGERS; do
       name="$p/$way/$m"
       case "$p" in
         Delays)
@@ -143,8 +161,8 @@ for way in $WAYS; do
 
   # The option itself: --info names the manager, a bad name is an error.
   bin=$OUT/$way/Delays
-  if [ -x "$bin" ] && selected "options/$way"; then
-    for m in epoll poll select; do
+  if [ -x "$bin" ] && { selected "options/$way" || selected "fallback/$way"; }; then
+    for m in $MANAGERS; do
       t0=$(date +%s.%N)
       got=$("$bin" +RTS --io-manager=$m --info 2>&1 | sed -n 's/.*("I\/O manager", "\(.*\)").*/\1/p')
       want="$m (evmgr)"; [ $m = select ] && want=select
@@ -152,14 +170,42 @@ for way in $WAYS; do
       else result FAIL "options/$way/--info-$m" 0.0 "--info says '$got'"; fi
     done
     def=$("$bin" +RTS --info 2>&1 | sed -n 's/.*("I\/O manager", "\(.*\)").*/\1/p')
-    if [ "$def" = "epoll (evmgr)" ]; then result PASS "options/$way/default-epoll" 0.0
-    else result FAIL "options/$way/default-epoll" 0.0 "default is '$def'"; fi
+    if [ "$def" = "$DEFAULT_MGR" ]; then result PASS "options/$way/default-${DEFAULT_MGR%% *}" 0.0
+    else result FAIL "options/$way/default-${DEFAULT_MGR%% *}" 0.0 "default is '$def'"; fi
     err=$("$bin" +RTS --io-manager=bogus -RTS 2>&1); rc=$?
     if [ $rc != 0 ] && grep -q "unknown I/O manager" <<<"$err"; then result PASS "options/$way/unknown-name" 0.0
     else result FAIL "options/$way/unknown-name" 0.0 "exit $rc"; fi
+    # io_uring refused (seccomp, as a container profile or
+    # kernel.io_uring_disabled do): auto runs epoll, quietly but for a -Ds
+    # trace; an explicit io_uring stops at start-up naming the reason.
+    if [ -n "$NOURING" ]; then
+      got=$("$NOURING" EPERM "$bin" +RTS --info 2>&1 | sed -n 's/.*("I\/O manager", "\(.*\)").*/\1/p')
+      if [ "$got" = "epoll (evmgr)" ]; then result PASS "fallback/$way/auto-info-epoll" 0.0
+      else result FAIL "fallback/$way/auto-info-epoll" 0.0 "--info says '$got'"; fi
+      run_case "fallback/$way/auto-runs" pass 60 "$NOURING" EPERM "$bin" loose-order
+      if selected "fallback/$way/auto-quiet"; then
+        out=$("$NOURING" EPERM "$bin" loose-order 2>&1 >/dev/null)
+        if [ -z "$out" ]; then result PASS "fallback/$way/auto-quiet" 0.0
+        else result FAIL "fallback/$way/auto-quiet" 0.0 "stderr: $(head -n 2 <<<"$out" | tr '\n' ' ')"; fi
+      fi
+      if [ $way = debug ] && selected "fallback/$way/auto-trace"; then
+        out=$("$NOURING" EPERM "$bin" +RTS -Ds -RTS loose-order 2>&1 >/dev/null)
+        if grep -q "io_uring refused (Operation not permitted)" <<<"$out" \
+           && grep -q "I/O manager: epoll" <<<"$out"; then result PASS "fallback/$way/auto-trace" 0.0
+        else result FAIL "fallback/$way/auto-trace" 0.0 "no -Ds trace of the refusal"; fi
+      fi
+      run_case "fallback/$way/explicit-EPERM" 'abort:io_uring_setup failed: Operation not permitted' \
+        60 "$NOURING" EPERM "$bin" +RTS --io-manager=io_uring -RTS loose-order
+      run_case "fallback/$way/explicit-ENOSYS" 'abort:io_uring_setup failed: Function not implemented' \
+        60 "$NOURING" ENOSYS "$bin" +RTS --io-manager=io_uring -RTS loose-order
+    else
+      result FAIL "fallback/$way/no_io_uring" 0.0 "cannot build the seccomp launcher: $(tail -n 2 "$OUT/no_io_uring.log" | tr '\n' ' ')"
+    fi
     help=$("$bin" +RTS '-?' 2>&1)     # exits non-zero by design
-    if grep -q -- "--io-manager=<epoll|poll|select" <<<"$help"; then result PASS "options/$way/help" 0.0
-    else result FAIL "options/$way/help" 0.0 "+RTS -? does not document --io-manager"; fi
+    if grep -q -- "--io-manager=<io_uring|epoll|poll|select|auto>" <<<"$help" \
+       && grep -q -- "auto (default: io_uring when the kernel allows it, else epoll)" <<<"$help"; then
+      result PASS "options/$way/help" 0.0
+    else result FAIL "options/$way/help" 0.0 "+RTS -? does not document --io-manager with io_uring and its default"; fi
   fi
 done
 
@@ -178,7 +224,7 @@ for extra in $EXTRA_WAYS; do
     thr) progs="Delays Cancel ManyFds" ;;
   esac
   for p in $progs; do
-    selected "$p/$extra/ $p/$extra/epoll $p/$extra/poll $p/$extra/select" || continue
+    selected "$p/$extra/ $p/$extra/io_uring $p/$extra/epoll $p/$extra/poll $p/$extra/select" || continue
     bin=$OUT/$extra/$p
     if ! compile "$GHC" "$wf" "$p" "$bin"; then
       result FAIL "compile $p/$extra" 0.0 "$(tail -n 3 "$bin.log" | tr '\n' ' ')"; continue
@@ -188,7 +234,7 @@ for extra in $EXTRA_WAYS; do
       a=(); [ $p = Delays ] && a=(loose-order)
       run_case "$p/thr" pass 60 "$bin" "${a[@]}"
     else
-      for m in epoll poll select; do
+      for m in $MANAGERS; do
         a=(); [ $p = Delays ] && a=(loose-order)
         run_case "$p/$extra/$m" pass 60 "$bin" +RTS --io-manager=$m -RTS "${a[@]}"
       done
@@ -201,7 +247,7 @@ for extra in $EXTRA_WAYS; do
   if [ -x "$bin" ] && selected "options/$extra/--info"; then
     got=$("$bin" +RTS --info 2>&1 | sed -n 's/.*("I\/O manager", "\(.*\)").*/\1/p')
     way=$("$bin" +RTS --info 2>&1 | sed -n 's/.*("RTS way", "\(.*\)").*/\1/p')
-    if [ "$got" = "epoll (evmgr)" ] && [ "$way" = "rts_$extra" ]; then result PASS "options/$extra/--info" 0.0
+    if [ "$got" = "$DEFAULT_MGR" ] && [ "$way" = "rts_$extra" ]; then result PASS "options/$extra/--info" 0.0
     else result FAIL "options/$extra/--info" 0.0 "RTS way '$way', I/O manager '$got' (stock shared RTS?)"; fi
   fi
 done
@@ -260,11 +306,12 @@ if selected syscalls && command -v strace >/dev/null; then
   bin=$OUT/syscalls/Sched; mkdir -p "$OUT/syscalls"
   compile "$GHC" "" Sched "$bin" || result FAIL "syscalls/compile" 0.0 "$(tail -n 3 "$bin.log" | tr '\n' ' ')"
   hops=20000
-  for m in epoll poll select; do
+  for m in $MANAGERS; do
     # Tenths of a syscall per hop. poll(2) itself needs no re-arm, but each
     # first waiter on an fd costs an fstat (the file's identity, so that a
-    # reused number is noticed) and a validity check.
-    case $m in epoll) limit=42 ;; poll) limit=52 ;; select) limit=32 ;; esac
+    # reused number is noticed) and a validity check. io_uring: one
+    # io_uring_enter (submits the poll and waits) and that fstat.
+    case $m in io_uring) limit=42 ;; epoll) limit=42 ;; poll) limit=52 ;; select) limit=32 ;; esac
     log=$OUT/logs/syscalls_$m.strace; mkdir -p "$OUT/logs"
     if (cd "$OUT/run" && strace -f -c -o "$log" "$bin" +RTS --io-manager=$m -RTS pingpong $hops) > "$log.out" 2>&1 \
        && grep -q '^PASS' "$log.out"; then
@@ -284,7 +331,7 @@ fi
 if selected idle && command -v strace >/dev/null; then
   bin=$OUT/idle/Sched; mkdir -p "$OUT/idle" "$OUT/logs"
   compile "$GHC" "" Sched "$bin" || result FAIL "idle/compile" 0.0 "$(tail -n 3 "$bin.log" | tr '\n' ' ')"
-  for m in epoll poll select; do
+  for m in $MANAGERS; do
     log=$OUT/logs/idle_$m
     (cd "$OUT/run" && exec "$bin" +RTS --io-manager=$m -RTS idle) > "$log.out" 2>&1 &
     pid=$!

@@ -143,10 +143,13 @@ import qualified System.Evmgr.TimerQueue as TQ
 
 -- | An evmgr back-end.
 data Backend
-  = Auto    -- ^ the best one available: epoll, else kqueue, else poll
+  = Auto    -- ^ the best one available: io_uring unless the kernel refuses
+            --   it, else epoll, else kqueue, else poll
   | Epoll   -- ^ Linux epoll
   | Poll    -- ^ portable poll(2), O(n) per wait
   | Kqueue  -- ^ BSD and macOS kqueue
+  | IoUring -- ^ Linux io_uring (5.11+), unless refused (a seccomp profile,
+            --   @kernel.io_uring_disabled@): 'backendAvailable' says
   deriving (Eq, Ord, Show, Read, Enum, Bounded)
 
 toCBackend :: Backend -> CInt
@@ -155,12 +158,14 @@ toCBackend = \case
   Epoll -> backendEpoll
   Poll -> backendPoll
   Kqueue -> backendKqueue
+  IoUring -> backendIoUring
 
 fromCBackend :: CInt -> Backend
 fromCBackend c
   | c == backendEpoll = Epoll
   | c == backendPoll = Poll
   | c == backendKqueue = Kqueue
+  | c == backendIoUring = IoUring
   | otherwise = Auto
 
 -- | A set of fd events, as in "GHC.Event". Combine with '<>'.

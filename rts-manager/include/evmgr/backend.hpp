@@ -35,11 +35,12 @@
 #include <utility>
 
 #include "evmgr/events.hpp"
-#include "evmgr/mutex.hpp"
+#include "evmgr/manager_lock.hpp"
 
 namespace evmgr {
 
-enum class BackendKind { kAuto = 0, kEpoll = 1, kKqueue = 2, kPoll = 3 };
+// The numbers are the C ABI's (evmgr_backend): new back-ends go at the end.
+enum class BackendKind { kAuto = 0, kEpoll = 1, kKqueue = 2, kPoll = 3, kIoUring = 4 };
 
 // Level-triggered watches stay armed (persistent registrations); one-shot
 // watches disarm on delivery (the RTS's threadWaitRead and every one-shot
@@ -85,6 +86,14 @@ inline constexpr bool is_backend_state =
     std::is_same_v<decltype(State::kDetectsReplacedFiles), const bool> &&
     std::is_nothrow_default_constructible_v<State>;
 
+// Whether State's arm()/disarm() only queue requests that the next wait()
+// sends (State::kQueuesChanges, io_uring); false when State does not say.
+template <class State, class = void>
+struct queues_changes : std::false_type {};
+template <class State>
+struct queues_changes<State, std::void_t<decltype(State::kQueuesChanges)>>
+    : std::bool_constant<State::kQueuesChanges> {};
+
 // The one back-end interface. State is the back-end's own data; its
 // source file defines each operation below for Backend<State>.
 //
@@ -108,6 +117,9 @@ class Backend {
   // manager compares file identities itself (Note [Closed fds] in
   // src/closed_fd_check.cpp).
   static constexpr bool kDetectsReplacedFiles = State::kDetectsReplacedFiles;
+  // True if arm()/disarm() only queue their requests for the next wait()
+  // (io_uring). Such a back-end also defines submit().
+  static constexpr bool kQueuesChanges = queues_changes<State>::value;
 
   // Creates the kernel object and the wake-up channel; see error().
   Backend() noexcept;
@@ -129,11 +141,11 @@ class Backend {
   // Forgets fd. Errors are ignored on purpose: the fd may be closed.
   void disarm(int fd) noexcept;
 
-  // Called with `lock` (the manager's mutex) held; unlocks it for the
+  // Called with `lock` (the manager's lock, possibly disabled) held; unlocks it for the
   // blocking call only and holds it again on return. Blocks until something is
   // ready, the wake-up channel fires, a signal arrives or timeout_ns
   // passes (< 0: no limit). 0, or an errno (EINTR on a signal).
-  int wait(std::int64_t timeout_ns, Mutex& lock) noexcept;
+  int wait(std::int64_t timeout_ns, ManagerLock& lock) noexcept;
 
   // Hands each ready (fd, events, tag) of the last wait() to on_ready (tag:
   // the watch's label, or 0 if the back-end keeps none) and returns true if
@@ -149,6 +161,11 @@ class Backend {
 
   // An fd that polls readable when wait() would return, or -1.
   int pollable_fd() const noexcept;
+
+  // Only where kQueuesChanges: sends what arm()/disarm() queued to the
+  // kernel now, without waiting, for a caller that waits on pollable_fd()
+  // rather than in wait(). 0 or an errno.
+  int submit() noexcept;
 
   // In a forked child: lets go of the kernel objects inherited from the
   // parent (shared with it) without disturbing the parent's, and opens
@@ -170,7 +187,7 @@ template <class B>
 struct Operations {
   using arm = ArmResult (B::*)(int, Events, ArmMode, WatchTag) noexcept;
   using disarm = void (B::*)(int) noexcept;
-  using wait = int (B::*)(std::int64_t, Mutex&) noexcept;
+  using wait = int (B::*)(std::int64_t, ManagerLock&) noexcept;
   using dispatch = bool (B::*)(ReadyCallback) noexcept;
   using wakeup = int (B::*)() noexcept;
   using pollable_fd = int (B::*)() const noexcept;

@@ -16,6 +16,9 @@
 #if EVMGR_HAVE_KQUEUE
 #include "evmgr/kqueue_backend.hpp"
 #endif
+#if EVMGR_HAVE_IO_URING
+#include "evmgr/io_uring_backend.hpp"
+#endif
 
 namespace evmgr {
 
@@ -25,6 +28,9 @@ using AnyBackend = std::variant<PollBackend
 #endif
 #if EVMGR_HAVE_KQUEUE
                                 , KqueueBackend
+#endif
+#if EVMGR_HAVE_IO_URING
+                                , IoUringBackend
 #endif
                                 >;
 
@@ -45,13 +51,31 @@ constexpr bool backend_compiled_in(BackendKind kind) noexcept {
       return EVMGR_HAVE_EPOLL != 0;
     case BackendKind::kKqueue:
       return EVMGR_HAVE_KQUEUE != 0;
+    case BackendKind::kIoUring:
+      return EVMGR_HAVE_IO_URING != 0;
   }
   return false;
 }
 
-// kAuto made concrete: the best mechanism this build has.
-constexpr BackendKind resolve_backend(BackendKind kind) noexcept {
+// Whether the kernel lets this process use `kind`: 0, or the errno that
+// refuses it (only io_uring can be refused: io_uring_refusal()). Assumes
+// backend_compiled_in(kind).
+inline int backend_refusal(BackendKind kind) noexcept {
+#if EVMGR_HAVE_IO_URING
+  if (kind == BackendKind::kIoUring) return io_uring_refusal();
+#else
+  (void)kind;
+#endif
+  return 0;
+}
+
+// kAuto made concrete: the best mechanism this build has and the kernel
+// allows (io_uring is tried once per process; refused, epoll).
+inline BackendKind resolve_backend(BackendKind kind) noexcept {
   if (kind != BackendKind::kAuto) return kind;
+  if (EVMGR_HAVE_IO_URING && backend_refusal(BackendKind::kIoUring) == 0) {
+    return BackendKind::kIoUring;
+  }
   if (EVMGR_HAVE_EPOLL) return BackendKind::kEpoll;
   if (EVMGR_HAVE_KQUEUE) return BackendKind::kKqueue;
   return BackendKind::kPoll;
@@ -68,6 +92,10 @@ inline AnyBackend make_backend(BackendKind kind) noexcept {
 #if EVMGR_HAVE_KQUEUE
     case BackendKind::kKqueue:
       return AnyBackend(std::in_place_type<KqueueBackend>);
+#endif
+#if EVMGR_HAVE_IO_URING
+    case BackendKind::kIoUring:
+      return AnyBackend(std::in_place_type<IoUringBackend>);
 #endif
     default:
       return AnyBackend(std::in_place_type<PollBackend>);

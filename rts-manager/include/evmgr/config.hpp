@@ -36,3 +36,16 @@
 #define EVMGR_HAVE_KQUEUE 0
 #endif
 #endif
+
+// io_uring (Linux 5.11+ at run time: the back-end checks the features it
+// needs and `auto` falls back to epoll when the kernel refuses a ring).
+#if !defined(EVMGR_HAVE_IO_URING)
+#if defined(__linux__) && defined(__has_include)
+#if __has_include(<linux/io_uring.h>)
+#define EVMGR_HAVE_IO_URING 1
+#endif
+#endif
+#endif
+#if !defined(EVMGR_HAVE_IO_URING)
+#define EVMGR_HAVE_IO_URING 0
+#endif

@@ -18,7 +18,7 @@
 #include "evmgr/events.hpp"
 #include "evmgr/fd_table.hpp"
 #include "evmgr/fd_watch.hpp"
-#include "evmgr/mutex.hpp"
+#include "evmgr/manager_lock.hpp"
 #include "evmgr/registration.hpp"
 #include "evmgr/timer_queue.hpp"
 #include "evmgr/wake_channel.hpp"
@@ -30,21 +30,28 @@ class Manager {
   // Default for set_closed_fd_check_interval.
   static constexpr std::int64_t kDefaultClosedFdCheckNs = ClosedFdCheck::kDefaultIntervalNs;
 
-  // Creates a manager on `kind` (kAuto: the best the platform has), in
-  // malloc'ed memory (Note [No C++ runtime] in evmgr/memory.hpp); free it
-  // with destroy(). 0, ENOSYS (not on this platform), EINVAL, ENOMEM, or
-  // the back-end's errno.
-  static int create(BackendKind kind, Manager** out) noexcept;
+  // Creates a manager on `kind` (kAuto: the best the platform has and the
+  // kernel allows: io_uring, else epoll), in malloc'ed memory (Note [No C++
+  // runtime] in evmgr/memory.hpp); free it with destroy(). 0, ENOSYS (not
+  // on this platform), EINVAL, ENOMEM, or the back-end's errno.
+  // `locked` false: single-threaded mode, no lock taken (ManagerLock):
+  // every call but wakeup() must then come from one thread at a time.
+  static int create(BackendKind kind, Manager** out, bool locked = true) noexcept;
   // Frees a manager from create(); nullptr is accepted.
   static void destroy(Manager* mgr) noexcept;
-  // Whether `kind` can be created here.
+  // Whether `kind` can be created here (compiled in, and the kernel allows
+  // it: io_uring may be refused).
   static bool available(BackendKind kind) noexcept;
-  // The back-end create(kind) uses: kAuto becomes the best one compiled in.
+  // The back-end create(kind) uses: kAuto becomes the best one compiled in
+  // that the kernel allows.
   static BackendKind resolve(BackendKind kind) noexcept;
 
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;
   ~Manager();
+
+  // Whether the manager takes its lock (false: single-threaded mode).
+  bool locked() const noexcept { return mu_.enabled(); }
 
   // The back-end in use (never kAuto).
   BackendKind backend_kind() const noexcept { return kind_; }
@@ -70,7 +77,10 @@ class Manager {
   // registration re-armed. See Note [Fork] in src/manager.cpp.
   int after_fork() noexcept;
 
-  int pollable_fd() const noexcept { return pollable_fd_; }
+  // The back-end's pollable fd. A caller that asks is taken to wait on it
+  // rather than in poll(): from then on, a back-end that queues changes
+  // (io_uring) sends them to the kernel as they are made.
+  int pollable_fd() noexcept;
   // When poll() must run again at the latest (timers, closed-fd check,
   // queued events: now), or -1 if nothing is due.
   std::int64_t next_deadline() noexcept;
@@ -99,7 +109,10 @@ class Manager {
   Stats stats() noexcept;
 
  private:
-  explicit Manager(BackendKind kind) noexcept : kind_(kind), backend_(make_backend(kind)) {}
+  Manager(BackendKind kind, bool locked) noexcept
+      : mu_(locked), kind_(kind), backend_(make_backend(kind)) {}
+  // create() on a concrete back-end.
+  static int create_on(BackendKind kind, bool locked, Manager** out) noexcept;
 
   template <class F>
   decltype(auto) with_backend(F&& f) {
@@ -135,6 +148,7 @@ class Manager {
 
   // -- wake-ups (Note [Wake-ups] in src/wake_channel.cpp)
   void note_change_for_poller() noexcept;
+  void submit_queued_changes() noexcept;
   int kick() noexcept;
 
   using ReadyList = boost::intrusive::list<
@@ -142,7 +156,7 @@ class Manager {
       boost::intrusive::member_hook<Registration, WaiterHook, &Registration::ready_hook>,
       boost::intrusive::constant_time_size<false>>;
 
-  Mutex mu_;
+  ManagerLock mu_;  // disabled in single-threaded mode
   BackendKind kind_;
   bool wait_sees_changes_live_ = false;  // the back-end's traits
   bool detects_replaced_files_ = false;
@@ -157,6 +171,7 @@ class Manager {
   ReadyList ready_;
   std::size_t fd_registrations_ = 0;
   bool polling_ = false;
+  bool submit_when_idle_ = false;  // pollable_fd() was asked for
   std::int64_t wait_until_ = 0;  // when the blocked wait ends at the latest
   // Waits shorter than this are zero-timeout polls (Note [Timer slack]).
   std::int64_t spin_below_ns_ = 0;

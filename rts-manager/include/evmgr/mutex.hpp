@@ -33,16 +33,18 @@ class Mutex {
   pthread_mutex_t mutex_ = PTHREAD_MUTEX_INITIALIZER;
 };
 
-// Holds a Mutex for its scope, like std::lock_guard.
+// Holds a lock (a Mutex, or the manager's ManagerLock) for its scope, like
+// std::lock_guard; `LockGuard lock(mu_);` deduces the type.
+template <class Lockable>
 class LockGuard {
  public:
-  explicit LockGuard(Mutex& mutex) noexcept : mutex_(mutex) { mutex_.lock(); }
+  explicit LockGuard(Lockable& mutex) noexcept : mutex_(mutex) { mutex_.lock(); }
   ~LockGuard() { mutex_.unlock(); }
   LockGuard(const LockGuard&) = delete;
   LockGuard& operator=(const LockGuard&) = delete;
 
  private:
-  Mutex& mutex_;
+  Lockable& mutex_;
 };
 
 }  // namespace evmgr

@@ -21,7 +21,7 @@ module System.Evmgr.FFI
   , eventSize
   , peekEvent
     -- * Constants
-  , backendAuto, backendEpoll, backendKqueue, backendPoll
+  , backendAuto, backendEpoll, backendKqueue, backendPoll, backendIoUring
   , evRead, evWrite, evError, evClosed, evTimeout
   , flagOneShot, flagPersistent
     -- * Lifetime
@@ -83,11 +83,12 @@ peekEvent base i = do
   ev <- peekByteOff base (off + #{offset evmgr_event, events})
   return $! CEvent (fromIntegral tok) k fd ev
 
-backendAuto, backendEpoll, backendKqueue, backendPoll :: CInt
+backendAuto, backendEpoll, backendKqueue, backendPoll, backendIoUring :: CInt
 backendAuto = #{const EVMGR_BACKEND_AUTO}
 backendEpoll = #{const EVMGR_BACKEND_EPOLL}
 backendKqueue = #{const EVMGR_BACKEND_KQUEUE}
 backendPoll = #{const EVMGR_BACKEND_POLL}
+backendIoUring = #{const EVMGR_BACKEND_IO_URING}
 
 evRead, evWrite, evError, evClosed, evTimeout :: Word32
 evRead = #{const EVMGR_READ}
