@@ -98,4 +98,15 @@ static int fault_hit(int call) {
   return 0;
 }
 
+/* In a wrapper of `call`: when this is the call's Nth hit, fail it with the
+ * configured errno and `value` (both interposers use it). */
+#define FAIL_WITH(call, value)             \
+  do {                                     \
+    const int fault_err = fault_hit(call); \
+    if (fault_err) {                       \
+      errno = fault_err;                   \
+      return value;                        \
+    }                                      \
+  } while (0)
+
 #endif

@@ -23,15 +23,6 @@
 #include "fault.h"
 
 #define REAL(name) ((__typeof__(&name))dlsym(RTLD_NEXT, #name))
-#define FAIL_WITH(call, value)             \
-  do {                                     \
-    const int fault_err = fault_hit(call); \
-    if (fault_err) {                       \
-      errno = fault_err;                   \
-      return value;                        \
-    }                                      \
-  } while (0)
-
 int epoll_create1(int flags) {
   FAIL_WITH(F_EPOLL_CREATE1, -1);
   return REAL(epoll_create1)(flags);

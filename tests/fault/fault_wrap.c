@@ -18,15 +18,6 @@
 
 #include "fault.h"
 
-#define FAIL_WITH(call, value)            \
-  do {                                    \
-    const int fault_err = fault_hit(call); \
-    if (fault_err) {                      \
-      errno = fault_err;                  \
-      return value;                       \
-    }                                     \
-  } while (0)
-
 int __real_epoll_create1(int);
 int __wrap_epoll_create1(int flags) {
   FAIL_WITH(F_EPOLL_CREATE1, -1);
