@@ -4,9 +4,12 @@
 #   scripts/hs-test.sh            setup, `cabal build all`, `cabal test all`
 #                                 (test-threaded and test-nonthreaded),
 #                                 and `cabal check`; then, if the patched
-#                                 GHC is built ($BUILD/ghc/bin/ghc, `make
-#                                 ghc`), test-nonthreaded again with it
-#                                 (its non-threaded RTS waits through evmgr)
+#                                 GHC of this version is built
+#                                 ($BUILD/ghc/bin/ghc for 9.0.2,
+#                                 $BUILD/ghc-VERSION/bin/ghc otherwise, as
+#                                 `make ghc` names them), test-nonthreaded
+#                                 again with it (its non-threaded RTS waits
+#                                 through evmgr)
 #
 # Non-interactive; exits non-zero on the first failure. `make test` calls it.
 # With a GHC other than 9.0.2 (GHC_VERSION, set by scripts/with-ghc.sh, or
@@ -56,10 +59,12 @@ cabal test all -j1 --keep-going "${flags[@]}" --test-show-details=direct
 # stock build above). Skipped, with a note, when it has not been built.
 BUILD=${BUILD:-$root/build}
 case "$BUILD" in /*) ;; *) BUILD=$root/$BUILD ;; esac
-patched=$BUILD/ghc/bin/ghc
+# The patched GHC of the same version as the stock one above: its libraries
+# are the ones the setup just registered.
+patched=$BUILD/ghc${builddir#dist-newstyle}/bin/ghc
 if [ -x "$patched" ]; then
   echo "hs-test: test-nonthreaded with the patched GHC ($patched)" >&2
-  pdir=dist-newstyle/patched-ghc
+  pdir=$builddir/patched-ghc
   if [ ! -f "$pdir/$(basename "$stamp")" ] || [ "$(cat "$pdir/$(basename "$stamp")")" != "$sum" ]; then
     rm -rf "$pdir"/build/*/ghc-*/evmgr-* "$pdir"/cache
   fi
