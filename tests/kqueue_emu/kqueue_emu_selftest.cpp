@@ -12,7 +12,9 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "sys/event.h"
 
@@ -318,6 +320,31 @@ TEST_F(KqueueEmu, ClosedKqueueIsEbadf) {
   errno = 0;
   EXPECT_EQ(-1, kevent(fd, nullptr, 0, out, 1, &kNoWait));
   EXPECT_EQ(EBADF, errno);
+}
+
+// The emulation keeps an eventfd per kqueue and cannot see close(): a
+// kqueue whose number another file took must still give its eventfd back.
+TEST_F(KqueueEmu, ClosedKqueueWhoseNumberIsReusedLeaksNoFd) {
+  const auto open_fds = [] {
+    int n = 0;
+    for (int fd = 0; fd < 4096; ++fd) n += fcntl(fd, F_GETFD) >= 0;
+    return n;
+  };
+  const int before = open_fds();
+  std::vector<std::unique_ptr<Pipe>> pipes;  // kept open: the numbers stay taken
+  for (int i = 0; i < 100; ++i) {
+    const int fd = kqueue();
+    ASSERT_GE(fd, 0);
+    close(fd);
+    pipes.push_back(std::make_unique<Pipe>());  // takes the number the kqueue had
+    ASSERT_EQ(fd, pipes.back()->r);
+    const int next = kqueue();  // notices the old kqueue is gone
+    ASSERT_GE(next, 0);
+    close(next);
+  }
+  // The pipes, and at most the last kqueue's eventfd, which waits for the
+  // next kqueue() call to be noticed.
+  EXPECT_LE(open_fds(), before + 2 * 100 + 1);
 }
 
 TEST_F(KqueueEmu, KqueueIsNotInheritedByAForkChild) {
