@@ -306,6 +306,37 @@ TEST_P(Conformance, RegularFileIsReadyAtOnce) {
   fclose(f);
 }
 
+// An fd that is ready at every poll (a regular file; /dev/null, which
+// epoll refuses too) must not keep the other fds' readiness from being
+// looked at: the fuzzer found epoll's always-ready waiters answered every
+// poll without a look at the kernel.
+TEST_P(Conformance, PersistentWaiterOnAnAlwaysReadyFdStarvesNoOtherFd) {
+  const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(devnull, 0);
+  FILE* f = tmpfile();
+  ASSERT_NE(nullptr, f);
+  Pipe p;
+  const evmgr_key null_key = reg(devnull, EVMGR_READ, EVMGR_PERSISTENT, 1);
+  const evmgr_key file_key = reg(fileno(f), EVMGR_READ, EVMGR_PERSISTENT, 2);
+  const evmgr_key pipe_key = reg(p.r, EVMGR_READ, EVMGR_ONESHOT, 3);
+  ASSERT_EQ(1, write(p.w, "x", 1));
+  // Non-blocking polls only: each returns the always-ready fds at once, and
+  // the pipe's event must come with them, not never.
+  bool pipe_seen = false;
+  for (int round = 0; round < 3 && !pipe_seen; ++round) {
+    const auto evs = poll_once(0);
+    EXPECT_NE(nullptr, find_token(evs, 1)) << "round " << round;
+    EXPECT_NE(nullptr, find_token(evs, 2)) << "round " << round;
+    pipe_seen = find_token(evs, 3) != nullptr;
+  }
+  EXPECT_TRUE(pipe_seen) << "the pipe's readiness was never looked at";
+  EXPECT_EQ(pipe_seen ? ENOENT : 0, evmgr_fd_unregister(m_, pipe_key));
+  EXPECT_EQ(0, evmgr_fd_unregister(m_, null_key));
+  EXPECT_EQ(0, evmgr_fd_unregister(m_, file_key));
+  fclose(f);
+  close(devnull);
+}
+
 TEST_P(Conformance, FdClosedWhileRegisteredGetsClosedEvent) {
   Pipe p;
   const evmgr_key key = reg(p.r, EVMGR_READ, EVMGR_ONESHOT, 3);

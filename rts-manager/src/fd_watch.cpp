@@ -20,7 +20,9 @@
 // poll() report them ready at once. The manager does the same: a one-shot
 // waiter's event is queued at registration; persistent waiters stay on the
 // fd, which is marked always ready (FdWatch::always_ready) and listed, and
-// every poll() queues an event for each of them and does not block. The
+// every poll() queues an event for each of them and does not block; it
+// still asks the kernel (without blocking) before it returns them, or a
+// persistent waiter on a regular file would starve every other fd. The
 // list is pruned lazily, by the next poll(), once the fd loses its last
 // waiter or its file (the flag is cleared by whoever ends that state).
 // Such an fd is never armed; its file is recorded for the identity check

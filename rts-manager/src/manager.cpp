@@ -240,16 +240,19 @@ void Manager::fd_ready(int fd, Events events, WatchTag tag) noexcept {
   resync_after_event(fd, *slot);
 }
 
-void Manager::queue_always_ready() noexcept {
-  watches_.serve_always_ready([this](int fd) {
+bool Manager::queue_always_ready() noexcept {
+  bool queued = false;
+  watches_.serve_always_ready([&](int fd) {
     FdSlot& slot = fds_[static_cast<std::size_t>(fd)];
     if (!slot.watch.always_ready || slot.waiters.empty()) {
       slot.watch.always_ready = false;
       return false;
     }
     for (Registration& waiter : slot.waiters) queue(waiter, waiter.interest);
+    queued = true;
     return true;
   });
+  return queued;
 }
 
 // The closed-fd sweep (Note [Closed fds]): fds not open any more, then a
@@ -497,12 +500,15 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
   bool looked = false;
   for (;;) {
     expire_timers(now);
-    queue_always_ready();
+    const bool always_ready = queue_always_ready();
     if (closed_fds_.take_due(now) && fd_registrations_ > 0) (void)sweep_closed_fds();
-    if (!ready_.empty()) break;
+    // Always-ready fds are ready at every call: returning their events
+    // without asking the kernel would starve every other fd (Note
+    // [Always-ready fds]), so the kernel gets one look, which cannot block.
+    if (!ready_.empty() && (looked || !always_ready)) break;
     if (looked && (woken || now >= limit)) break;
 
-    std::int64_t budget = wait_budget(now, limit, woken);
+    std::int64_t budget = ready_.empty() ? wait_budget(now, limit, woken) : 0;
     if (budget > 0 && budget < spin_below_ns_) {  // Note [Timer slack]
       budget = 0;
       ++stats_.slack_polls;

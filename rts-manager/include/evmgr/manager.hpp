@@ -132,7 +132,7 @@ class Manager {
   void fail_waiters(FdSlot& slot, Events why) noexcept;
   void close_slot(int fd, FdSlot& slot, Events why) noexcept;
   void unlink_waiter(Registration& node) noexcept;
-  void queue_always_ready() noexcept;
+  bool queue_always_ready() noexcept;  // true if it queued any event
   int sweep_closed_fds() noexcept;
   void probe_file(int fd, FdSlot& slot) noexcept;
 
