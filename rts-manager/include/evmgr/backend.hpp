@@ -55,7 +55,9 @@ using WatchTag = std::uint32_t;
 
 // What arm() did.
 struct ArmResult {
-  // 0, or: EBADF (fd is not open), EPERM (the mechanism cannot watch this
+  // 0, or: EBADF (fd is not open; a back-end that cannot tell without a
+  // syscall, poll and io_uring, reports it at the next wait() as a kClosed
+  // event instead, the manager having checked the fd at registration), EPERM (the mechanism cannot watch this
   // kind of file, e.g. a regular file under epoll: the manager treats the fd
   // as always ready), ENOMEM, ENOSPC, or another errno.
   int error = 0;
