@@ -75,7 +75,10 @@ fi
 
 echo "install-deps: installing ${missing[*]:-(package lists only)}" >&2
 export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
+# Another apt (a second checkout's make, unattended-upgrades) may hold the
+# locks: wait for it rather than fail.
+apt_wait=(-o DPkg::Lock::Timeout=900)
+"${sudo_cmd[@]}" apt-get "${apt_wait[@]}" update -qq
 if [ ${#missing[@]} -gt 0 ]; then
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  "${sudo_cmd[@]}" apt-get "${apt_wait[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
