@@ -144,7 +144,7 @@ demo: deps ghc
 bench-core: deps-core
 	@bench/run-core.sh
 
-bench-rts: ghc
+bench-rts: core ghc
 	@$(WITH_GHC) bash -c 'scripts/install-deps.sh bench && scripts/rts-bench.sh'
 
 # Warp's CPU per request; ghc-build.sh again so that the private package db

@@ -7,6 +7,8 @@
 #   evmgr-epoll   patched GHC, +RTS --io-manager=epoll
 #   evmgr-poll    patched GHC, +RTS --io-manager=poll
 #   threaded      stock Debian GHC, -threaded (GHC.Event)
+#   floor         ping-pong only: bench/pingpong_floor.c, the same hops in a
+#                 raw C one-shot epoll loop (what the kernel allows)
 # ping-pong: N threads in threadWaitRead on their own pipes, woken one at a
 # time around a ring (about HOPS wake-ups per run); sleepers: N threads in
 # threadDelay spread over one second.
@@ -36,8 +38,10 @@ echo "rts-bench: compiling WakeDemo three ways" >&2
 build stock /usr/bin/ghc
 build patched "build/ghc$vsfx/bin/ghc"
 build threaded /usr/bin/ghc -threaded
+floor_bin=build/core/bench/pingpong_floor
+cmake --build build/core --target pingpong_floor >/dev/null || { echo "rts-bench: cannot build $floor_bin (make core)" >&2; exit 1; }
 
-runtimes=${RUNTIMES:-"select evmgr-io_uring evmgr-epoll evmgr-poll threaded"}
+runtimes=${RUNTIMES:-"select evmgr-io_uring evmgr-epoll evmgr-poll threaded floor"}
 cmd_of() {
   case $1 in
     select) echo "$out/stock" ;;
@@ -45,6 +49,7 @@ cmd_of() {
     evmgr-epoll) echo "$out/patched +RTS --io-manager=epoll -RTS" ;;
     evmgr-poll) echo "$out/patched +RTS --io-manager=poll -RTS" ;;
     threaded) echo "$out/threaded" ;;
+    floor) echo "$floor_bin" ;;
   esac
 }
 
@@ -76,13 +81,30 @@ for n in $NS; do
   row="| $n |"
   line="$n"
   for rt in $runtimes; do
-    r=$(measure "$rt" pipes "$n" "$laps")
+    if [ "$rt" = floor ]; then r=$(measure "$rt" "$n" "$laps"); else r=$(measure "$rt" pipes "$n" "$laps"); fi
     row="$row $r |"
     case $r in abort | timeout) line="$line ?" ;; *) line="$line $r" ;; esac
   done
   echo "$row" | tee -a "$md" >&2
   echo "$line" >>"$dat"
 done
+# The ratios issue 11 sets targets for (docs/benchmarks.md), from the table.
+rate_of() { awk -v n="$1" -v col="$2" 'NR == 1 { for (i = 2; i <= NF; i++) if ($i == col) c = i; next }
+                                        $1 == n && c && $c != "?" { print $c }' "$dat"; }
+ratio() { # A B -> A/B, or ? when either is not a number
+  case "$1/$2" in *[!0-9./]* | /* | */) echo "?" ;; *) awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' ;; esac
+}
+{
+  echo
+  echo "Ratios (targets of issue 11):"
+  echo
+  echo "- evmgr-epoll / select at N = 1: $(ratio "$(rate_of 1 evmgr-epoll)" "$(rate_of 1 select)") (target ≥ 1.0)"
+  echo "- evmgr-epoll / select at N = 500: $(ratio "$(rate_of 500 evmgr-epoll)" "$(rate_of 500 select)") (target ≥ 20)"
+  echo "- evmgr-epoll / threaded at N = 5000: $(ratio "$(rate_of 5000 evmgr-epoll)" "$(rate_of 5000 threaded)") (target ≥ 5)"
+  e_drop=$(ratio "$(rate_of 9000 evmgr-epoll)" "$(rate_of 1 evmgr-epoll)")
+  f_drop=$(ratio "$(rate_of 9000 floor)" "$(rate_of 1 floor)")
+  echo "- N = 9000 / N = 1: evmgr-epoll $e_drop, floor $f_drop, evmgr's drop / the floor's: $(ratio "$e_drop" "$f_drop") (target ≥ 0.9)"
+} >>"$md"
 {
   echo
   echo "### Sleepers: seconds for N threads in threadDelay spread over 1 s (best of $REPEAT)"
@@ -93,6 +115,7 @@ done
 for n in $SLEEPERS; do
   row="| $n |"
   for rt in $runtimes; do
+    if [ "$rt" = floor ]; then row="$row — |"; continue; fi
     best=""
     for _ in $(seq "$REPEAT"); do
       s=$(timeout "$TIME_LIMIT" $(cmd_of "$rt") sleepers "$n" 2>/dev/null | awk '{print $3}')
