@@ -202,10 +202,8 @@ for way in $WAYS; do
       result FAIL "fallback/$way/no_io_uring" 0.0 "cannot build the seccomp launcher: $(tail -n 2 "$OUT/no_io_uring.log" | tr '\n' ' ')"
     fi
     help=$("$bin" +RTS '-?' 2>&1)     # exits non-zero by design
-    # The 9.6.6 series' help text does not name io_uring yet.
-    if { [ "$GHC_V" != 9.0.2 ] && grep -q -- "--io-manager=<epoll|poll|select" <<<"$help"; } \
-       || { grep -q -- "--io-manager=<io_uring|epoll|poll|select|auto>" <<<"$help" \
-            && grep -q -- "auto (default: io_uring when the kernel allows it, else epoll)" <<<"$help"; }; then
+    if grep -q -- "--io-manager=<io_uring|epoll|poll|select|auto>" <<<"$help" \
+       && grep -q -- "auto (default: io_uring when the kernel allows it, else epoll)" <<<"$help"; then
       result PASS "options/$way/help" 0.0
     else result FAIL "options/$way/help" 0.0 "+RTS -? does not document --io-manager with io_uring and its default"; fi
   fi
