@@ -1151,6 +1151,29 @@ TEST_P(ReusedNumber, TakenByASocketGetsClosedOnCheck) {
   expect_closed_on_check(key_);
 }
 
+// The number reused before a fork: in the child, the manager's fresh kernel
+// object has never seen the old file (epoll: no MOD can say ENOENT), yet
+// the waiter must still hear that its file is gone.
+TEST_P(ReusedNumber, ReusedBeforeAForkGetsClosedInTheChild) {
+  replace_with_fresh_pipe();
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (evmgr_after_fork(m_) != 0) _exit(1);
+    if (evmgr_check_closed_fds(m_) != 0) _exit(2);
+    evmgr_event ev[4];
+    const int n = evmgr_poll(m_, 0, ev, 4);
+    if (n != 1 || ev[0].key != key_) _exit(3);
+    if ((ev[0].events & EVMGR_CLOSED) == 0) _exit(4);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(pid, waitpid(pid, &status, 0));
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(0, WEXITSTATUS(status)) << "child failed at step " << WEXITSTATUS(status)
+                                    << " (3: no event or another key, 4: not CLOSED)";
+}
+
 TEST_P(ReusedNumber, Dup2edOntoByANewPipeGetsClosedOnCheckEvenWithoutData) {
   replace_with_fresh_pipe();
   expect_closed_on_check(key_);

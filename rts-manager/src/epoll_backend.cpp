@@ -5,7 +5,14 @@
 #include "evmgr/epoll_backend.hpp"
 
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#if __has_include(<linux/kcmp.h>) && defined(SYS_kcmp)
+#include <linux/kcmp.h>  // KCMP_EPOLL_TFD (an enumerator): Linux 4.13 headers
+#define EVMGR_HAVE_KCMP 1
+#else
+#define EVMGR_HAVE_KCMP 0
+#endif
 
 #include <cerrno>
 #include <cstdint>
@@ -57,7 +64,35 @@ void close_fds(EpollState& s) noexcept {
   if (s.epoll_fd >= 0) (void)::close(s.epoll_fd);
   s.wake_fd = s.epoll_fd = -1;
   s.ready_count = 0;
-  s.in_set.clear();
+}
+
+// Does the watch that epoll instance `epoll_fd` holds under fd's number
+// belong to the file fd names now? kcmp(KCMP_EPOLL_TFD) asks the kernel
+// without touching the instance (after fork it is the parent's too). Where
+// the kernel refuses kcmp (built without it, a seccomp profile), assumed
+// yes: a reuse before the fork then goes unnoticed until a registration or
+// the closed-fd probe finds it.
+bool watches_same_file(int epoll_fd, int fd) noexcept {
+#if EVMGR_HAVE_KCMP
+  static bool kcmp_refused = false;
+  if (kcmp_refused) return true;
+  kcmp_epoll_slot slot{};
+  slot.efd = static_cast<__u32>(epoll_fd);
+  slot.tfd = static_cast<__u32>(fd);
+  const pid_t self = getpid();
+  const long r = syscall(SYS_kcmp, self, self, KCMP_EPOLL_TFD, fd, &slot);
+  if (r == 0) return true;
+  if (r > 0) return false;  // another file
+  // ENOENT: the instance holds no watch under that number any more (its
+  // file was closed); EBADF: fd is not open now.
+  if (errno == ENOENT || errno == EBADF) return false;
+  if (errno == ENOSYS || errno == EPERM || errno == EINVAL) kcmp_refused = true;
+  return true;
+#else
+  (void)epoll_fd;
+  (void)fd;
+  return true;
+#endif
 }
 
 // The epoll fd and the eventfd in its set, both the core's own (Note [The
@@ -96,7 +131,12 @@ EpollBackend::~Backend() {
 template <>
 int EpollBackend::after_fork() noexcept {
   // The child's copies of the epoll fd and eventfd refer to the parent's
-  // kernel objects; closing them here leaves the parent's intact.
+  // kernel objects; closing them here leaves the parent's intact. The new
+  // instance cannot say that a waited-on number was reused before the fork
+  // (EPOLL_CTL_MOD's ENOENT), so the old one is asked first.
+  const int old_epoll_fd = state_.epoll_fd;
+  state_.in_set.forget_after_fork(
+      [old_epoll_fd](int fd) { return epoll_detail::watches_same_file(old_epoll_fd, fd); });
   epoll_detail::close_fds(state_);
   return epoll_detail::open_fds(state_);
 }
@@ -104,6 +144,9 @@ int EpollBackend::after_fork() noexcept {
 template <>
 ArmResult EpollBackend::arm(int fd, Events interest, ArmMode mode, WatchTag tag) noexcept {
   ArmResult result;
+  // Replaced before a fork (KernelWatches::forget_after_fork): as MOD's
+  // ENOENT below would have said on the parent's instance.
+  result.replaced = state_.in_set.take_replaced(fd);
   std::uint8_t* in_set;  // whether epoll's set holds fd: MOD, not ADD
   if ((result.error = state_.in_set.entry(fd, &in_set)) != 0) return result;
   epoll_event ev{};
@@ -133,7 +176,7 @@ ArmResult EpollBackend::arm(int fd, Events interest, ArmMode mode, WatchTag tag)
       return result;
     }
   }
-  *in_set = 1;
+  *in_set = KernelWatches::kHeld;
   return result;
 }
 

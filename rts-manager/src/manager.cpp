@@ -570,11 +570,15 @@ int Manager::after_fork() noexcept {
     FdSlot& slot = fds_[fd];
     FdWatches::forget_kernel(slot.watch);
     if (slot.waiters.empty() || slot.watch.always_ready) continue;
-    const int err =
-        sync_watch(static_cast<int>(fd), slot, wanted_watch(slot), Resync::kAlways).error;
-    if (err != 0) {
-      close_slot(static_cast<int>(fd), slot,
-                 err == EBADF ? (kClosed | kError) : (kError | kRead | kWrite));
+    const SyncResult synced =
+        sync_watch(static_cast<int>(fd), slot, wanted_watch(slot), Resync::kAlways);
+    const int err = synced.error;
+    if (synced.replaced || err == EBADF) {
+      // Closed, or closed and its number reused, before the fork (Note
+      // [Closed fds]).
+      close_slot(static_cast<int>(fd), slot, kClosed | kError);
+    } else if (err != 0) {
+      close_slot(static_cast<int>(fd), slot, kError | kRead | kWrite);
     }
   }
   return 0;

@@ -33,6 +33,7 @@
 //   EVMGR_FUZZ_LIST=1 (print the back-ends this binary has, one a line, and
 //   exit: tests/fuzz/run.sh iterates over them).
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -52,9 +53,13 @@
 
 #include "evmgr.h"
 
+// The kqueue emulation's (tests/kqueue_emu), when it is linked in.
+extern "C" void kqueue_emu_collect(void) __attribute__((weak));
+
 namespace {
 
 std::vector<evmgr_backend> g_backends;
+bool g_trace = false;
 
 [[noreturn]] void fail(const char* what, long a = 0, long b = 0) {
   fprintf(stderr, "capi_fuzz: model violation: %s (%ld, %ld)\n", what, a, b);
@@ -122,7 +127,7 @@ struct Harness {
   // -- files
   int free_slot() {
     for (int i = 0; i < kSlots; ++i)
-      if (slots[i].fd < 0) return i;
+      if (slots[i].fd == -1) return i;  // not -2: reserved by op_new_pair
     return -1;
   }
   void attach(int slot, int fd, int desc) {
@@ -527,6 +532,7 @@ struct Harness {
     if (g_backends.empty()) return;
     const evmgr_backend backend =
         g_backends[in.ConsumeIntegralInRange<size_t>(0, g_backends.size() - 1)];
+    const int fds_before = open_fd_count();
     const int rc = evmgr_new(backend, &mgr);
     if (rc != 0) fail("evmgr_new", rc);
     CHECK(evmgr_backend_of(mgr) == backend);
@@ -535,7 +541,9 @@ struct Harness {
     evmgr_set_closed_fd_check_interval(mgr, 0);
     for (int ops = 0; ops < 48 && in.remaining_bytes() > 0; ++ops) {
       const int s = in.ConsumeIntegralInRange<int>(0, kSlots - 1);
-      switch (in.ConsumeIntegralInRange<int>(0, 23)) {
+      const int op = in.ConsumeIntegralInRange<int>(0, 23);
+      if (g_trace) trace_op(op, s);
+      switch (op) {
         case 0: op_new_pair(false); break;
         case 1: op_new_pair(true); break;
         case 2: op_devnull(); break;
@@ -587,6 +595,34 @@ struct Harness {
     mgr = nullptr;
     for (int i = 0; i < kSlots; ++i)
       if (slots[i].fd >= 0) close(slots[i].fd);
+    const int fds_after = open_fd_count();
+    if (fds_after > fds_before) fail("open fds grew over one input", fds_before, fds_after);
+  }
+
+  // EVMGR_FUZZ_TRACE=1: each operation and the slots, to read a crash input.
+  void trace_op(int op, int s) const {
+    static const char* const names[] = {
+        "new pipe", "new socketpair", "open /dev/null", "close", "dup2", "write", "read",
+        "register", "register", "register", "modify", "unregister", "timer add",
+        "timer add_at", "timer update", "timer cancel", "poll", "poll", "poll", "wakeup",
+        "after_fork", "closed-fd check", "introspect", "bad args or fork"};
+    fprintf(stderr, "op %-16s slot %d |", names[op], s);
+    for (const FdSlot& slot : slots) fprintf(stderr, " %d", slot.fd);
+    fprintf(stderr, " | live %zu\n", live.size());
+  }
+
+  // Every input ends with as many open fds as it started with. Counted
+  // within the input: between inputs libFuzzer may start its symbolizer
+  // (a pipe pair that stays open). The kqueue emulation frees a closed
+  // kqueue's eventfd only when it next looks, so it is asked to look.
+  static int open_fd_count() {
+    if (kqueue_emu_collect != nullptr) kqueue_emu_collect();
+    int n = 0;
+    DIR* dir = opendir("/proc/self/fd");
+    if (dir == nullptr) return -1;
+    while (const dirent* e = readdir(dir)) n += e->d_name[0] != '.';
+    closedir(dir);
+    return n;
   }
 };
 
@@ -594,6 +630,7 @@ struct Harness {
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   signal(SIGPIPE, SIG_IGN);
+  g_trace = getenv("EVMGR_FUZZ_TRACE") != nullptr;
   const char* only = getenv("EVMGR_FUZZ_BACKEND");
   for (int b = 0; b < 64; ++b) {
     const auto backend = static_cast<evmgr_backend>(b);

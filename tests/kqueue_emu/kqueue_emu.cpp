@@ -470,6 +470,25 @@ std::shared_ptr<Kq> adopt_copy(int kqfd) {
   return kq;
 }
 
+// close() is not intercepted: an entry whose number no longer names its
+// kqueue's epoll instance (closed, reused by any other file, or by a new
+// kqueue, `new_epfd`) is stale, and its eventfd is closed once no number
+// names that kqueue any more, unless the number is the new kqueue's
+// (`new_evfd`: the old one was closed behind our back). (Checking only that
+// the number was open leaked an eventfd per kqueue whose number a pipe took
+// next.) g_mu held.
+void collect_stale(int new_epfd, int new_evfd) {
+  for (auto it = g_kqs.begin(); it != g_kqs.end();) {
+    if (it->first == new_epfd || user_fd_of(it->first) != it->second->evfd) {
+      const std::shared_ptr<Kq> stale = it->second;
+      it = g_kqs.erase(it);
+      if (stale->evfd != new_evfd && !named_elsewhere(stale, -1)) (void)close(stale->evfd);
+    } else {
+      ++it;
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int kqueue(void) {
@@ -502,23 +521,14 @@ extern "C" int kqueue(void) {
   kq->epfd = epfd;
   kq->evfd = evfd;
   std::lock_guard<std::mutex> lock(g_mu);
-  // close() is not intercepted: an entry whose number no longer names its
-  // kqueue's epoll instance (closed, reused by any other file, or by this
-  // new kqueue) is stale, and its eventfd is closed once no number names
-  // that kqueue any more. (Checking only that the number is open leaked an
-  // eventfd per kqueue whose number a pipe took next: EMFILE after ~9,000
-  // fuzz inputs.)
-  for (auto it = g_kqs.begin(); it != g_kqs.end();) {
-    if (it->first == epfd || user_fd_of(it->first) != it->second->evfd) {
-      const std::shared_ptr<Kq> stale = it->second;
-      it = g_kqs.erase(it);
-      if (stale->evfd != evfd && !named_elsewhere(stale, -1)) (void)close(stale->evfd);
-    } else {
-      ++it;
-    }
-  }
+  collect_stale(epfd, evfd);
   g_kqs[epfd] = std::move(kq);
   return epfd;
+}
+
+extern "C" void kqueue_emu_collect(void) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  collect_stale(-1, -1);
 }
 
 extern "C" int kevent(int kqfd, const struct kevent* changelist, int nchanges,

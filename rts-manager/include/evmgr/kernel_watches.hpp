@@ -18,8 +18,11 @@ namespace evmgr {
 
 class KernelWatches {
  public:
+  static constexpr std::uint8_t kHeld = 1;      // the kernel may hold a watch
+  static constexpr std::uint8_t kReplaced = 2;  // after fork: see forget_after_fork
+
   bool has(int fd) const noexcept {
-    return static_cast<unsigned>(fd) < held_.size() && held_[fd] != 0;
+    return static_cast<unsigned>(fd) < held_.size() && held_[fd] == kHeld;
   }
 
   // Points *out at fd's flag (non-zero: the kernel may hold a watch),
@@ -36,14 +39,34 @@ class KernelWatches {
 
   // Clears fd's flag; whether it was set (the kernel may hold a watch).
   bool remove(int fd) noexcept {
-    if (!has(fd)) return false;
+    if (static_cast<unsigned>(fd) >= held_.size()) return false;
+    const bool held = held_[fd] == kHeld;
     held_[fd] = 0;
-    return true;
+    return held;
   }
 
   // A fresh kernel object holds no watch.
   void clear() noexcept {
     for (std::uint8_t& flag : held_) flag = 0;
+  }
+
+  // After fork, before the inherited kernel object goes: a fresh one will
+  // hold no watch, but an fd whose watch the old one held for another file
+  // than the one the number names now (same_file(fd) false: closed and
+  // reused since it was armed) is marked, so that its next arm reports
+  // ArmResult::replaced (take_replaced) as the old object would have.
+  template <class SameFile>
+  void forget_after_fork(SameFile&& same_file) noexcept {
+    for (std::size_t fd = 0; fd < held_.size(); ++fd) {
+      held_[fd] = held_[fd] == kHeld && !same_file(static_cast<int>(fd)) ? kReplaced : 0;
+    }
+  }
+
+  // Whether fd was marked by forget_after_fork; clears the mark.
+  bool take_replaced(int fd) noexcept {
+    if (static_cast<unsigned>(fd) >= held_.size() || held_[fd] != kReplaced) return false;
+    held_[fd] = 0;
+    return true;
   }
 
  private:

@@ -29,7 +29,9 @@
  *   - the kqueue fd is the epoll fd: it polls readable when kevent would
  *     return something; a copy of it (dup, F_DUPFD) works as well, found
  *     through /proc/self/fdinfo on first use; the emulation's own eventfd
- *     is numbered 3 or above, as it stands for kernel state.
+ *     is numbered 3 or above, as it stands for kernel state, and is
+ *     closed at the next kqueue() (or kqueue_emu_collect()) once no number
+ *     names its kqueue;
  * Known gaps (not needed by the back-end): no EVFILT_TIMER/SIGNAL/PROC/VNODE
  * filters; EV_CLEAR on an fd is honoured only when every enabled knote of
  * that fd has it; a knote of a closed file that is still open elsewhere
@@ -106,6 +108,11 @@ struct kevent {
 int kqueue(void);
 int kevent(int kq, const struct kevent *changelist, int nchanges, struct kevent *eventlist,
            int nevents, const struct timespec *timeout);
+
+/* Not BSD's: the emulation cannot see close(), so a closed kqueue's own
+ * eventfd is freed when the emulation next looks (the next kqueue() call).
+ * This looks now, for tests that count their open fds. */
+void kqueue_emu_collect(void);
 
 #ifdef __cplusplus
 }
