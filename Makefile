@@ -56,12 +56,10 @@ core-tsan: deps-core
 
 # ---- reliability: fuzzing, fault injection, soak (docs/reliability.md) -------
 # core-fuzz: the C ABI fuzzer (clang/libFuzzer, ASan+UBSan) for FUZZ_SECONDS
-# per back-end with a fixed seed, from the committed corpus; `make fuzz` is
-# the same for longer. Not in `make test` for now: on the final merge it
-# found two failures it does not reproduce run to run (an epoll fd whose
-# readiness got no event; EMFILE on the kqueue emulation), which are open
-# bugs (docs/reliability.md), and a test that fails by chance is not a gate. The core's fault sweep is a ctest (label fault) of
-# every core build; fault-e2e runs the patched GHC's programs under it.
+# per back-end with a fixed seed, from the committed corpus (part of `make
+# test`); `make fuzz` is the same for longer. The core's fault sweep is a
+# ctest (label fault) of every core build; fault-e2e runs the patched GHC's
+# programs under it.
 FUZZ_SECONDS ?= 60
 .PHONY: core-fuzz fuzz fault-e2e soak
 core-fuzz: deps-core
@@ -136,7 +134,7 @@ check-patches-versions:
 	@for v in $(TEST_GHC_VERSIONS); do $(MAKE) --no-print-directory check-patches GHC_VERSION=$$v || exit 1; done
 
 # ---- everything -------------------------------------------------------------
-test: core-test core-asan core-tsan ghc-test-versions hs-test-versions fault-e2e check-patches-versions deb-test
+test: core-test core-asan core-tsan core-fuzz ghc-test-versions hs-test-versions fault-e2e check-patches-versions deb-test
 
 demo: deps ghc
 	@scripts/demo.sh

@@ -6,13 +6,15 @@
 // readiness still ends the wait at once. White-box: the manager's
 // Stats::slack_polls counts the zero-timeout polls. Latencies are measured
 // by `evmgr_bench tiny-delay`, not here. On epoll, poll and io_uring.
+#include <signal.h>
 #include <sys/prctl.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <string>
-#include <thread>
+#include <cerrno>
 
 #include "evmgr/clock.hpp"
 #include "evmgr/manager.hpp"
@@ -86,39 +88,55 @@ TEST_P(SlackTest, NoSlackNoPolling) {
   EXPECT_EQ(0u, mgr_->stats().slack_polls);
 }
 
+// The write end the SIGALRM handler writes to (ReadinessEnds... below).
+volatile int g_alarm_write_fd = -1;
+void write_on_alarm(int) {
+  const char byte = 1;
+  const ssize_t r = write(g_alarm_write_fd, &byte, 1);  // async-signal-safe
+  (void)r;
+}
+
 TEST_P(SlackTest, ReadinessEndsTheZeroTimeoutLoopAtOnce) {
   // The slack as large as the manager spins for (1 ms), a timer 900 us
   // away, and a pipe written meanwhile: the pipe's event comes back before
-  // the timer is due, at least once in 100 tries. The writer spins for its
-  // 100 us rather than sleeping: on a loaded machine a sleeping thread was
-  // woken too late, round after round, and the test failed for want of a
-  // writer, not of a wake-up.
+  // the timer is due, at least once in 100 tries. The write comes from a
+  // SIGALRM handler 100 us in, i.e. from the spinning thread itself: a
+  // writer thread, sleeping or even spinning, was not scheduled in time
+  // round after round on a loaded machine (ASan, ctest -j2), and the test
+  // failed for want of a writer, not of a wake-up.
   TimerSlack slack(1000 * kUs);
   make();
+  struct sigaction on_alarm {};
+  struct sigaction saved {};
+  on_alarm.sa_handler = write_on_alarm;
+  ASSERT_EQ(0, sigaction(SIGALRM, &on_alarm, &saved));
   bool early = false;
   for (int round = 0; round < 100 && !early; ++round) {
     evmgr_test::Pipe p;
+    g_alarm_write_fd = p.w;
     evmgr::Key fd_key = 0;
     evmgr::Key timer_key = 0;
     ASSERT_EQ(0, mgr_->register_fd(p.r, evmgr::kRead, false, 2, &fd_key));
     const std::int64_t deadline = evmgr::now_ns() + 900 * kUs;
     ASSERT_EQ(0, mgr_->add_timer_at(deadline, 1, &timer_key));
-    std::thread writer([&] {
-      // Busy until 100 us have passed (no lock of the manager's: a poll
-      // holds it through its zero-timeout loop), then write.
-      while (evmgr::now_ns() < deadline - 800 * kUs) {
-      }
-      EXPECT_TRUE(p.put());
-    });
+    itimerval in_100us{};
+    in_100us.it_value.tv_usec = 100;
+    ASSERT_EQ(0, setitimer(ITIMER_REAL, &in_100us, nullptr));
     ReadyEvent ev[4];
-    const int n = mgr_->poll(-1, ev, 4);
+    int n;
+    do {
+      n = mgr_->poll(-1, ev, 4);
+    } while (n == -EINTR);  // the alarm landed in a system call
     const bool before_deadline = evmgr::now_ns() < deadline;
-    writer.join();
+    const itimerval off{};
+    ASSERT_EQ(0, setitimer(ITIMER_REAL, &off, nullptr));
     ASSERT_GE(n, 1);
     early = before_deadline && n == 1 && ev[0].key == fd_key;
     (void)mgr_->cancel_timer(timer_key);
     (void)mgr_->unregister_fd(fd_key);
   }
+  g_alarm_write_fd = -1;
+  ASSERT_EQ(0, sigaction(SIGALRM, &saved, nullptr));
   EXPECT_TRUE(early) << "readiness never ended a zero-timeout loop before its deadline";
   EXPECT_GT(mgr_->stats().slack_polls, 0u);
 }

@@ -51,7 +51,8 @@ evmgrImpl :: E.Backend -> IO Impl
 evmgrImpl b = do
   mgr <- E.newWith b
   done <- newEmptyMVar
-  _ <- forkIO (E.loop mgr `finally` putMVar done ())
+  -- As users should (Note [The loop's capability] in System.Evmgr).
+  _ <- E.forkLoop mgr (\_ -> putMVar done ())
   return Impl
     { implName = "evmgr (" ++ show (E.backend mgr) ++ ")"
     , implWatch = \cb fd -> do

@@ -103,7 +103,7 @@ main = do
 
   mgr <- E.new
   loopDone <- newEmptyMVar
-  _ <- forkIO (E.loop mgr `finally` putMVar loopDone ())
+  _ <- E.forkLoop mgr (\_ -> putMVar loopDone ())
   port <- server mgr
 
   -- At most `conc` clients at a time.

@@ -302,7 +302,23 @@ timeoutTests =
 
 threadTests :: [TestTree]
 threadTests =
-  [ testCase "a registration from another thread wakes an idle loop" $
+  [ testCase "forkLoop: the loop runs on another capability (if any), andThen sees its end" $ do
+      mgr <- newWith Auto
+      ended <- newEmptyMVar
+      creator <- fst <$> (threadCapability =<< myThreadId)
+      caps <- getNumCapabilities
+      where_ <- newEmptyMVar
+      _ <- registerTimeout mgr 0 (myThreadId >>= threadCapability >>= putMVar where_ . fst)
+      _ <- forkLoop mgr (putMVar ended)
+      loopCap <- await "the first callback" where_
+      -- Note [The loop's capability]: never the creator's when there are two.
+      if caps >= 2 then assertBool "another capability" (loopCap /= creator)
+                   else loopCap @?= creator
+      shutdown mgr
+      r <- await "the loop's end" ended
+      either (assertFailure . show) return r
+
+  , testCase "a registration from another thread wakes an idle loop" $
       withRunning Auto $ \mgr -> do
         threadDelay 20000  -- the loop is now waiting with nothing registered
         done <- newEmptyMVar

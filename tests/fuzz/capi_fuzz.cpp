@@ -495,6 +495,16 @@ struct Harness {
       return true;
     return false;
   }
+  // Files the manager may take for one another when one replaces the
+  // other under a number: two opens of /dev/null, and (except under epoll,
+  // which watches open files, not inodes) the two ends of one pipe, which
+  // share an inode, so the identity check (device, inode) cannot tell them
+  // apart (docs/limitations.md).
+  bool same_identity(int a, int b) const {
+    if (descs[a].kind == Kind::kDevNull && descs[b].kind == Kind::kDevNull) return true;
+    const bool pipe_ends = descs[a].peer == b && descs[a].kind != Kind::kSocket;
+    return pipe_ends && evmgr_backend_of(mgr) != EVMGR_BACKEND_EPOLL;
+  }
   void drain_and_check() {
     // Let every short timer come due.
     int64_t latest = 0;
@@ -521,8 +531,7 @@ struct Harness {
       const bool same_number = s.fd >= 0 && s.incarnation == r.incarnation;
       if (same_number) {
         if (fd_ready(r)) fail("a ready fd's registration got no event", r.fd, r.interest);
-      } else if (s.fd < 0 || (s.desc != r.desc && !(descs[s.desc].kind == Kind::kDevNull &&
-                                                     descs[r.desc].kind == Kind::kDevNull))) {
+      } else if (s.fd < 0 || (s.desc != r.desc && !same_identity(s.desc, r.desc))) {
         fail("a closed or replaced fd's registration got no event", r.fd);
       }
     }

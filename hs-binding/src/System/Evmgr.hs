@@ -13,7 +13,7 @@
 --
 -- @
 -- mgr <- 'new'
--- _   <- forkIO ('loop' mgr)          -- dispatches callbacks until 'shutdown'
+-- _   <- 'forkLoop' mgr (\_ -> return ())  -- 'loop': callbacks until 'shutdown'
 -- key <- 'registerFd' mgr (\\k e -> ...) fd 'evtRead' 'MultiShot'
 -- _   <- 'registerTimeout' mgr 500000 (putStrLn \"half a second later\")
 -- ...
@@ -71,6 +71,7 @@ module System.Evmgr
   , getSystemManager
     -- * Running the loop
   , loop
+  , forkLoop
   , step
   , shutdown
   , isShutDown
@@ -109,8 +110,9 @@ module System.Evmgr
   , callbackCount
   ) where
 
-import Control.Concurrent (forkIO, rtsSupportsBoundThreads, threadDelay,
-                           threadWaitRead)
+import Control.Concurrent (ThreadId, forkIO, forkOn, getNumCapabilities, myThreadId,
+                           rtsSupportsBoundThreads, threadCapability,
+                           threadDelay, threadWaitRead)
 import GHC.Conc (labelThread)
 import System.IO.Unsafe (unsafePerformIO)
 import Control.Concurrent.MVar
@@ -379,7 +381,7 @@ getSystemManager = do
         Just mgr -> return mgr
         Nothing -> do
           mgr <- new
-          t <- forkIO (runSystem mgr)
+          t <- forkLoopThread (runSystem mgr)
           labelThread t "evmgr system manager"
           writeIORef systemManagerRef (Just mgr)
           return mgr
@@ -395,6 +397,40 @@ getSystemManager = do
             hPutStrLn stderr ("evmgr: system manager loop restarted after: "
                               ++ displayException e)
             runSystem mgr
+
+-- | @forkLoop mgr andThen@ runs @'loop' mgr@ in a new thread and then
+-- @andThen@ with how it ended, as @'Control.Concurrent.forkFinally' ('loop'
+-- mgr) andThen@ does, but placed well for the threaded RTS: with two or more
+-- capabilities, on the capability after the caller's, so that a busy thread
+-- on the caller's capability (the main thread registering timeouts, say)
+-- does not delay the loop each time its wait returns (Note [The loop's
+-- capability]).
+forkLoop :: Manager -> (Either SomeException () -> IO ()) -> IO ThreadId
+forkLoop mgr andThen =
+  mask $ \restore -> forkLoopThread (try (restore (loop mgr)) >>= andThen)
+
+-- Note [The loop's capability]
+-- ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+-- In the threaded RTS the loop waits in a safe foreign call, which gives its
+-- capability away. When the wait returns, the loop's OS thread needs that
+-- capability back; if a busy Haskell thread holds it (typically the bound
+-- main thread, registering timeouts), the running thread keeps it until it
+-- next passes through the scheduler: the next GC or context-switch tick, so
+-- the loop and every callback stall for up to tens of milliseconds, again
+-- and again (measured: timeouts at 0.2-0.3x GHC.Event's rate at -N2 in the
+-- runs where the loop shared capability 0 with main, ~1x when the RTS had
+-- moved it to capability 1). So with two or more capabilities the system
+-- manager's loop is pinned (forkOn) to the capability after its creator's,
+-- as GHC.Event pins its managers, and so is the loop of 'forkLoop'; with one
+-- capability it is a plain thread.
+forkLoopThread :: IO () -> IO ThreadId
+forkLoopThread act = do
+  n <- getNumCapabilities
+  if n < 2
+    then forkIO act
+    else do
+      (mine, _) <- threadCapability =<< myThreadId
+      forkOn ((mine + 1) `mod` n) act
 
 systemManagerRef :: IORef (Maybe Manager)
 systemManagerRef = unsafePerformIO (newIORef Nothing)
