@@ -5,6 +5,7 @@
 # examples/warp/WarpHello.hs under wrk on loopback (keep-alive, CONNS
 # connections, DURATION seconds), for
 #   evmgr      patched GHC, non-threaded, +RTS --io-manager=epoll
+#   evmgr-io_uring  the same, +RTS --io-manager=io_uring
 #   select     stock Debian GHC, non-threaded (select)
 #   threaded   stock Debian GHC, -threaded +RTS -N1 (GHC.Event)
 # CPU per request = the server's user+system time (from /proc/PID/stat,
@@ -37,6 +38,7 @@ build threaded /usr/bin/ghc -threaded
 server_cmd() {
   case $1 in
     evmgr) echo "$out/patched $PORT +RTS --io-manager=epoll -RTS" ;;
+    evmgr-io_uring) echo "$out/patched $PORT +RTS --io-manager=io_uring -RTS" ;;
     select) echo "$out/stock $PORT" ;;
     threaded) echo "$out/threaded $PORT +RTS -N1 -RTS" ;;
   esac
@@ -48,12 +50,12 @@ cpu_seconds() { # PID -> utime+stime in seconds
 
 table=build/bench$vsfx/warp.md
 {
-  echo "| server | connections | requests/s | CPU µs per request (best of $REPEAT) | p99 |"
-  echo "|---|---:|---:|---:|---:|"
+  echo "| server | connections | requests/s | CPU µs per request (best of $REPEAT) | p99 | socket errors |"
+  echo "|---|---:|---:|---:|---:|---|"
 } >"$table"
 for conns in $CONNS; do
-  for server in evmgr select threaded; do
-    best=""; best_rps=""; best_p99=""
+  for server in ${SERVERS:-evmgr evmgr-io_uring select threaded}; do
+    best=""; best_rps=""; best_p99=""; errors=none
     for _ in $(seq "$REPEAT"); do
       log="$out/$server-$conns"
       $(server_cmd "$server") 2>"$log.server" &
@@ -67,6 +69,9 @@ for conns in $CONNS; do
       reqs=$(awk '/requests in/ {print $1}' "$log.wrk")
       rps=$(awk '/^Requests\/sec/ {print $2}' "$log.wrk")
       p99=$(awk '$1=="99%" {print $2}' "$log.wrk")
+      # wrk prints this line only when some connect/read/write failed.
+      e=$(sed -n 's/^ *Socket errors: //p' "$log.wrk")
+      [ -n "$e" ] && errors=$e
       [ -n "$reqs" ] && [ "$reqs" -gt 0 ] || continue
       us=$(awk -v a="$c0" -v b="$c1" -v n="$reqs" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')
       if [ -z "$best" ] || awk -v a="$us" -v b="$best" 'BEGIN{exit !(a<b)}'; then
@@ -74,7 +79,7 @@ for conns in $CONNS; do
       fi
       sleep 1
     done
-    printf '| %s | %s | %s | %s | %s |\n' "$server" "$conns" "${best_rps:--}" "${best:-failed}" "${best_p99:--}" \
+    printf '| %s | %s | %s | %s | %s | %s |\n' "$server" "$conns" "${best_rps:--}" "${best:-failed}" "${best_p99:--}" "$errors" \
       | tee -a "$table" >&2
   done
 done
