@@ -337,6 +337,21 @@ TEST_P(Conformance, PersistentWaiterOnAnAlwaysReadyFdStarvesNoOtherFd) {
   close(devnull);
 }
 
+// kqueue reports READ and WRITE of one fd as two events of one batch; the
+// first must not re-arm the watch under a new tag before the second is seen
+// (Note [One batch, one re-arm]), or the one-shot writer never hears.
+TEST_P(Conformance, OneShotWriterBesidePersistentReaderWriterIsWoken) {
+  SocketPair sp;
+  ASSERT_EQ(1, ::write(sp.b, "x", 1));  // a: readable and writable
+  reg(sp.a, EVMGR_WRITE, EVMGR_ONESHOT, 1);
+  reg(sp.a, EVMGR_READ | EVMGR_WRITE, EVMGR_PERSISTENT, 2);
+  bool writer_seen = false;
+  for (int round = 0; round < 3 && !writer_seen; ++round) {
+    writer_seen = find_token(poll_once(100 * kMs), 1) != nullptr;
+  }
+  EXPECT_TRUE(writer_seen) << "the one-shot writer never got its event";
+}
+
 TEST_P(Conformance, FdClosedWhileRegisteredGetsClosedEvent) {
   Pipe p;
   const evmgr_key key = reg(p.r, EVMGR_READ, EVMGR_ONESHOT, 3);

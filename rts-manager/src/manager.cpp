@@ -237,7 +237,34 @@ void Manager::fd_ready(int fd, Events events, WatchTag tag) noexcept {
     queue(waiter, match);
     it = waiter.persistent ? std::next(it) : slot->waiters.erase(it);
   }
-  resync_after_event(fd, *slot);
+  // Note [One batch, one re-arm]
+  // ~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+  // kqueue reports each filter of an fd as an event of its own: READ and
+  // WRITE of one one-shot watch come in one batch, both with the watch's
+  // tag. Re-arming at the first would give the watch a new tag and make the
+  // second look stale: its waiter (the WRITE one) would lose the event, in
+  // every batch, forever (the fuzzer found it with /dev/null, always ready
+  // for both). So the re-arm waits until the whole batch is dispatched; a
+  // batch holds at most kMaxEventsPerWait events, more only under poll,
+  // which reports an fd once per batch and is re-armed at once when the
+  // list is full.
+  if (slot->watch.resync_pending) return;
+  if (resync_count_ == kMaxEventsPerWait) {
+    resync_after_event(fd, *slot);
+    return;
+  }
+  slot->watch.resync_pending = true;
+  resync_after_batch_[resync_count_++] = fd;
+}
+
+void Manager::resync_after_batch() noexcept {
+  for (std::size_t i = 0; i < resync_count_; ++i) {
+    const int fd = resync_after_batch_[i];
+    FdSlot& slot = fds_[static_cast<std::size_t>(fd)];
+    slot.watch.resync_pending = false;
+    resync_after_event(fd, slot);
+  }
+  resync_count_ = 0;
 }
 
 bool Manager::queue_always_ready() noexcept {
@@ -531,6 +558,7 @@ int Manager::poll(std::int64_t timeout_ns, ReadyEvent* out, std::size_t capacity
     }
     const bool channel_fired =
         with_backend([this](auto& b) { return b.dispatch(ReadyCallback{this, &Manager::on_ready}); });
+    resync_after_batch();
     if (channel_fired) wake_.drained();
     if (wake_.take_return_request()) woken = true;
     // Fresh readiness and no timer that could be due as well: deliver it

@@ -269,6 +269,7 @@ struct Harness {
     else if (events == 0 || (events & ~(EVMGR_READ | EVMGR_WRITE)) != 0) want = EINVAL;
     else if (!ours) want = EBADF;
     else want = 0;
+    if (g_trace) fprintf(stderr, "   fd %d events %u flags %u -> %d\n", fd, events, flags, rc);
     if (rc != want) fail("evmgr_fd_register result", rc, want);
     if (rc != 0) return;
     CHECK(key != 0);

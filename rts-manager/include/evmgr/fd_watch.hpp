@@ -44,6 +44,8 @@ struct FdWatch {
                               // (kRead|kWrite: a byte keeps FdSlot small)
   bool one_shot = false;      // `armed` was armed one-shot
   bool always_ready = false;  // the back-end refused the fd: always ready
+  bool resync_pending = false;  // in the manager's list of fds to re-arm
+                                // once the batch is dispatched
 
   // The kernel delivered a one-shot watch's event, which disarmed it.
   void delivered() noexcept {
@@ -51,6 +53,7 @@ struct FdWatch {
   }
 };
 static_assert(kInterestMask <= UINT8_MAX, "FdWatch::armed holds an interest in a byte");
+static_assert(sizeof(FdWatch) <= 8, "an FdWatch must stay within 8 bytes (FdSlot's budget)");
 
 // When sync() must ask the kernel.
 enum class Resync {

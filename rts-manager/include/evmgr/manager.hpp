@@ -129,6 +129,7 @@ class Manager {
   int check_same_file(int fd, FdSlot& slot) noexcept;
   SyncResult sync_watch(int fd, FdSlot& slot, WantedWatch wanted, Resync when) noexcept;
   void resync_after_event(int fd, FdSlot& slot) noexcept;
+  void resync_after_batch() noexcept;
   void fail_waiters(FdSlot& slot, Events why) noexcept;
   void close_slot(int fd, FdSlot& slot, Events why) noexcept;
   void unlink_waiter(Registration& node) noexcept;
@@ -176,6 +177,10 @@ class Manager {
   // Waits shorter than this are zero-timeout polls (Note [Timer slack]).
   std::int64_t spin_below_ns_ = 0;
   Stats stats_;
+  // fds whose watch is re-armed once the batch being dispatched is done
+  // (Note [One batch, one re-arm] in src/manager.cpp).
+  int resync_after_batch_[kMaxEventsPerWait];
+  std::size_t resync_count_ = 0;
   WakeChannel wake_;
   AnyBackend backend_;
 };
