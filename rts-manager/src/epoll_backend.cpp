@@ -163,6 +163,15 @@ ArmResult EpollBackend::arm(int fd, Events interest, ArmMode mode, WatchTag tag)
       result.replaced = true;
       *in_set = 0;
       op = EPOLL_CTL_ADD;
+    } else if (op == EPOLL_CTL_MOD && err == EPERM) {
+      // epoll checks that the number's file can be polled before it looks
+      // for the watch: a file it refuses (/dev/null, a regular file) now
+      // holds a number we watched, so our file is not the number's any
+      // more. The error stands: the manager treats the fd as always ready.
+      result.replaced = true;
+      *in_set = 0;
+      result.error = err;
+      return result;
     } else if (op == EPOLL_CTL_ADD && err == EEXIST) {
       // The kernel still watches this (fd, file) although we had forgotten
       // it, e.g. a dup()ed descriptor kept the file alive: modify instead.

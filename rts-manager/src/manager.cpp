@@ -204,13 +204,18 @@ void Manager::close_slot(int fd, FdSlot& slot, Events why) noexcept {
 }
 
 void Manager::resync_after_event(int fd, FdSlot& slot) noexcept {
-  const int err = sync_watch(fd, slot, wanted_watch(slot), Resync::kIfChanged).error;
-  if (err == 0) return;
+  const SyncResult synced = sync_watch(fd, slot, wanted_watch(slot), Resync::kIfChanged);
+  const int err = synced.error;
+  if (err == 0 && !synced.replaced) return;
   // The remaining waiters cannot be watched any more. Tell them rather than
-  // leave them waiting forever: EBADF means the fd is gone; anything else
-  // (ENOMEM, ENOSPC) is reported as an error event, after which the caller
-  // may register again.
-  close_slot(fd, slot, err == EBADF ? (kClosed | kError) : (kError | kRead | kWrite));
+  // leave them waiting forever: EBADF means the fd is gone, and `replaced`
+  // that its number names another file now (their file is gone either way:
+  // kClosed, whatever the new file's arm said; the fuzzer found a
+  // persistent waiter dropped with a bare kError when the new file was one
+  // epoll refuses); anything else (ENOMEM, ENOSPC) is reported as an error
+  // event, after which the caller may register again.
+  const bool gone = synced.replaced || err == EBADF;
+  close_slot(fd, slot, gone ? (kClosed | kError) : (kError | kRead | kWrite));
 }
 
 void Manager::on_ready(void* self, int fd, Events events, WatchTag tag) noexcept {

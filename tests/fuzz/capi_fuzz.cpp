@@ -408,6 +408,11 @@ struct Harness {
     evmgr_event evs[64];
     const int n = evmgr_poll(mgr, timeout, evs, cap);
     const int64_t after = evmgr_now_ns();
+    if (g_trace) {
+      fprintf(stderr, "   poll(%lld, cap %zu) -> %d:", static_cast<long long>(timeout), cap, n);
+      for (int i = 0; i < n; ++i) fprintf(stderr, " [token %zu fd %d ev 0x%x]", static_cast<size_t>(evs[i].token), evs[i].fd, evs[i].events);
+      fprintf(stderr, "\n");
+    }
     if (n < 0 && n != -EINTR) fail("evmgr_poll error", n);
     for (int i = 0; i < n; ++i) take(evs[i], after);
     return n;
