@@ -204,9 +204,11 @@ void Manager::close_slot(int fd, FdSlot& slot, Events why) noexcept {
 }
 
 void Manager::resync_after_event(int fd, FdSlot& slot) noexcept {
-  const SyncResult synced = sync_watch(fd, slot, wanted_watch(slot), Resync::kIfChanged);
-  const int err = synced.error;
-  if (err == 0 && !synced.replaced) return;
+  tell_unwatchable(fd, slot, sync_watch(fd, slot, wanted_watch(slot), Resync::kIfChanged));
+}
+
+void Manager::tell_unwatchable(int fd, FdSlot& slot, const SyncResult& synced) noexcept {
+  if (synced.error == 0 && !synced.replaced) return;
   // The remaining waiters cannot be watched any more. Tell them rather than
   // leave them waiting forever: EBADF means the fd is gone, and `replaced`
   // that its number names another file now (their file is gone either way:
@@ -214,7 +216,7 @@ void Manager::resync_after_event(int fd, FdSlot& slot) noexcept {
   // persistent waiter dropped with a bare kError when the new file was one
   // epoll refuses); anything else (ENOMEM, ENOSPC) is reported as an error
   // event, after which the caller may register again.
-  const bool gone = synced.replaced || err == EBADF;
+  const bool gone = synced.replaced || synced.error == EBADF;
   close_slot(fd, slot, gone ? (kClosed | kError) : (kError | kRead | kWrite));
 }
 
@@ -603,16 +605,10 @@ int Manager::after_fork() noexcept {
     FdSlot& slot = fds_[fd];
     FdWatches::forget_kernel(slot.watch);
     if (slot.waiters.empty() || slot.watch.always_ready) continue;
-    const SyncResult synced =
-        sync_watch(static_cast<int>(fd), slot, wanted_watch(slot), Resync::kAlways);
-    const int err = synced.error;
-    if (synced.replaced || err == EBADF) {
-      // Closed, or closed and its number reused, before the fork (Note
-      // [Closed fds]).
-      close_slot(static_cast<int>(fd), slot, kClosed | kError);
-    } else if (err != 0) {
-      close_slot(static_cast<int>(fd), slot, kError | kRead | kWrite);
-    }
+    // Closed, or closed and its number reused, before the fork: kClosed
+    // (Note [Closed fds]).
+    const int ifd = static_cast<int>(fd);
+    tell_unwatchable(ifd, slot, sync_watch(ifd, slot, wanted_watch(slot), Resync::kAlways));
   }
   return 0;
 }

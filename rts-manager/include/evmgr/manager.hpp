@@ -129,6 +129,9 @@ class Manager {
   int check_same_file(int fd, FdSlot& slot) noexcept;
   SyncResult sync_watch(int fd, FdSlot& slot, WantedWatch wanted, Resync when) noexcept;
   void resync_after_event(int fd, FdSlot& slot) noexcept;
+  // After an arm: the waiters of an fd that cannot be watched any more
+  // (gone, replaced, or the kernel refused) hear why and are dropped.
+  void tell_unwatchable(int fd, FdSlot& slot, const SyncResult& synced) noexcept;
   void resync_after_batch() noexcept;
   void fail_waiters(FdSlot& slot, Events why) noexcept;
   void close_slot(int fd, FdSlot& slot, Events why) noexcept;
