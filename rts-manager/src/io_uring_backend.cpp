@@ -526,18 +526,7 @@ int IoUringBackend::wait(std::int64_t timeout_ns, ManagerLock& lock) noexcept {
   }
   if (to_submit > 0 && load_acquire(s.cq_ktail) == *s.cq_khead &&
       (__atomic_load_n(s.sq_kflags, __ATOMIC_RELAXED) & IORING_SQ_CQ_OVERFLOW) == 0) {
-    return hidden_result(timeout_ns, start);  // Note [Requests of exited threads]
-// ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
-// io_uring ties a request to the thread that submitted it: when that thread
-// exits, the kernel cancels its pending requests (-ECANCELED). Under the
-// non-threaded RTS one thread submits everything, but a threaded caller may
-// poll from a thread that then ends (the conformance suite does). A
-// cancelled request that is still the fd's current one was not cancelled by
-// us (disarm() and arm() make the entry move on first), so dispatch()
-// submits it again from the polling thread; a cancelled wake-up READ is
-// queued again without counting as a wake-up.
-//
-// Note [Hidden EINTR]
+    return hidden_result(timeout_ns, start);  // Note [Hidden EINTR]
   }
   return 0;
 }

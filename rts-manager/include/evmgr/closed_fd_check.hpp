@@ -35,6 +35,10 @@ struct FileIdentity {
   }
 };
 
+// Reads the identity of the file fd names (Note [Reading a file's
+// identity]). 0 or an errno (EBADF: not open).
+int read_file_identity(int fd, FileIdentity* out) noexcept;
+
 // Per fd (in its FdSlot): the file its current waiters registered on, when
 // the back-end cannot tell a replaced file itself.
 struct RecordedFile {
