@@ -44,8 +44,8 @@ server_cmd() {
   esac
 }
 ticks=$(getconf CLK_TCK)
-cpu_seconds() { # PID -> utime+stime in seconds
-  awk -v t="$ticks" '{ print ($14 + $15) / t }' "/proc/$1/stat"
+cpu_seconds() { # PID -> utime+stime in seconds; fails once it has exited (a zombie)
+  awk -v t="$ticks" '$3 == "Z" { exit 1 } { print ($14 + $15) / t }' "/proc/$1/stat"
 }
 
 table=build/bench$vsfx/warp.md
@@ -64,7 +64,13 @@ for conns in $CONNS; do
       c0=$(cpu_seconds "$pid")
       timeout $((DURATION + 30)) wrk -t2 -c"$conns" -d"${DURATION}s" --timeout 5s --latency \
         "http://127.0.0.1:$PORT/" >"$log.wrk" 2>&1
-      c1=$(cpu_seconds "$pid" 2>/dev/null || echo "$c0")
+      # A server that died under the load (select past fd 1024) has no CPU
+      # time left to read: its row says so instead of a number.
+      if ! c1=$(cpu_seconds "$pid" 2>/dev/null) || [ -z "$c1" ]; then
+        wait "$pid" 2>/dev/null
+        errors="server died: $(tail -n 1 "$log.server")"
+        continue
+      fi
       kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
       reqs=$(awk '/requests in/ {print $1}' "$log.wrk")
       rps=$(awk '/^Requests\/sec/ {print $2}' "$log.wrk")

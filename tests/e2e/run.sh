@@ -309,10 +309,10 @@ if selected syscalls && command -v strace >/dev/null; then
   hops=20000
   for m in $MANAGERS; do
     # Tenths of a syscall per hop. poll(2) itself needs no re-arm, but each
-    # first waiter on an fd costs an fstat (the file's identity, so that a
+    # first waiter on an fd costs a statx (the file's identity, so that a
     # reused number is noticed; it also says whether the fd is open).
     # io_uring: one io_uring_enter (submits the poll and waits) and that
-    # fstat.
+    # statx.
     case $m in io_uring) limit=42 ;; epoll) limit=42 ;; poll) limit=42 ;; select) limit=32 ;; esac
     log=$OUT/logs/syscalls_$m.strace; mkdir -p "$OUT/logs"
     if (cd "$OUT/run" && strace -f -c -o "$log" "$bin" +RTS --io-manager=$m -RTS pingpong $hops) > "$log.out" 2>&1 \
