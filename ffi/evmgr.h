@@ -162,7 +162,9 @@ EVMGR_API int evmgr_fd_register(evmgr_manager *mgr, int fd, uint32_t events,
                                 evmgr_key *out_key);
 
 /* Changes the interest of a live fd registration. 0, ENOENT (stale key),
- * EINVAL, or a kernel errno. */
+ * EINVAL, EBADF (the fd's file was found closed, or its number naming
+ * another file: the fd's waiters, this one included, get EVMGR_CLOSED from
+ * the next poll), or another kernel errno (the interest is unchanged). */
 EVMGR_API int evmgr_fd_modify(evmgr_manager *mgr, evmgr_key key,
                               uint32_t events);
 

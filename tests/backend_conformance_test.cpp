@@ -1194,6 +1194,28 @@ TEST_P(ReusedNumber, Dup2edOntoByANewPipeGetsClosedOnCheckEvenWithoutData) {
   expect_closed_on_check(key_);
 }
 
+// A change of interest after the number was reused: epoll's MOD then finds
+// the number's new file (ENOENT, and the new file armed in passing). The
+// waiter must still hear that its own file is gone, not watch the new one
+// (the fuzzer found it watching, told nothing, forever).
+TEST_P(ReusedNumber, ModifiedAfterItsNumberWasReusedStillGetsClosed) {
+  replace_with_fresh_pipe();
+  ASSERT_TRUE(fresh_.put());  // the new file is readable: not the waiter's
+  const int rc = evmgr_fd_modify(m_, key_, EVMGR_READ | EVMGR_WRITE);
+  EXPECT_TRUE(rc == 0 || rc == EBADF) << "evmgr_fd_modify: " << rc;
+  expect_closed_on_check(key_);
+}
+
+// The same through an unregistration: the remaining waiter's interest is
+// re-armed on the number, which names the new file now.
+TEST_P(ReusedNumber, TheWaiterLeftByAnUnregisterOnAReusedNumberStillGetsClosed) {
+  const evmgr_key writer = reg(number_, EVMGR_WRITE, EVMGR_PERSISTENT, 3);
+  replace_with_fresh_pipe();
+  ASSERT_TRUE(fresh_.put());
+  EXPECT_EQ(0, evmgr_fd_unregister(m_, key_));
+  expect_closed_on_check(writer);
+}
+
 TEST_P(ReusedNumber, TakenByARegularFileGetsClosedOnCheck) {
   FILE* f = tmpfile();
   ASSERT_NE(nullptr, f);

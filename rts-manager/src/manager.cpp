@@ -425,13 +425,23 @@ int Manager::modify_fd(Key key, Events interest) noexcept {
   if (node == nullptr || node->kind != Registration::Kind::kFd || !node->hook.is_linked()) {
     return ENOENT;
   }
-  FdSlot& slot = *fds_.find(node->fd);
+  const int fd = node->fd;
+  FdSlot& slot = *fds_.find(fd);
   const std::uint8_t old_interest = node->interest;
   node->interest = static_cast<std::uint8_t>(interest);
   if (slot.watch.always_ready) return 0;
-  const int err = sync_watch(node->fd, slot, wanted_watch(slot), Resync::kIfChanged).error;
-  if (err != 0) node->interest = old_interest;
-  return err;
+  const SyncResult synced = sync_watch(fd, slot, wanted_watch(slot), Resync::kIfChanged);
+  if (synced.replaced || synced.error == EBADF) {
+    // The file the waiters registered on is gone (closed, or its number
+    // now names another file, which the arm just watched in passing): they
+    // hear it, this registration included, as after a sweep. Ignoring
+    // `replaced` here left them watching the new file, told nothing ever
+    // (found by the fuzzer).
+    tell_unwatchable(fd, slot, synced);
+    return EBADF;
+  }
+  if (synced.error != 0) node->interest = old_interest;
+  return synced.error;
 }
 
 int Manager::unregister_fd(Key key) noexcept {
@@ -445,11 +455,10 @@ int Manager::unregister_fd(Key key) noexcept {
   if (was_waiting) {
     FdSlot& slot = *fds_.find(fd);
     if (!slot.watch.always_ready) {
-      // Narrowing the interest can only fail if the fd is gone, and then
-      // the kernel has already forgotten it: nothing left to undo.
-      if (sync_watch(fd, slot, wanted_watch(slot), Resync::kIfChanged).error == EBADF) {
-        close_slot(fd, slot, kClosed | kError);
-      }
+      // Narrowing the interest fails only if the fd's file is gone (EBADF,
+      // or replaced: the arm watched the number's new file in passing); the
+      // remaining waiters then hear it instead of watching that new file.
+      tell_unwatchable(fd, slot, sync_watch(fd, slot, wanted_watch(slot), Resync::kIfChanged));
     }
   }
   return 0;
