@@ -453,6 +453,43 @@ TEST_P(Conformance, ReusedFdNumberWhileOldFileLivesOnViaDupHasNoCrossTalk) {
   ::close(keep_alive);
 }
 
+// Note [Late events of a dropped watch]: the old file of a reused number
+// lives on through a dup() and then hangs up. Its watch may still be in the
+// kernel (epoll cannot delete it by number any more); its events must not
+// reach a persistent waiter on the number's new file, here /dev/null,
+// which no back-end arms (always ready).
+TEST_P(Conformance, LateEventsOfADroppedWatchDoNotReachTheNumbersNewFile) {
+  evmgr_set_closed_fd_check_interval(m_, 0);
+  int sv[2];
+  ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+  const int number = sv[0];
+  const evmgr_key old_key = reg(number, EVMGR_READ | EVMGR_WRITE, EVMGR_PERSISTENT, 1);
+  (void)poll_once(0);  // the socket is writable: io_uring's poll is sent
+  const int keep_alive = dup(number);
+  ASSERT_GE(keep_alive, 0);
+  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(null_fd, 0);
+  ASSERT_EQ(number, dup2(null_fd, number));
+  ::close(null_fd);
+  ASSERT_EQ(0, evmgr_check_closed_fds(m_));
+  bool old_closed = false;
+  for (const evmgr_event& e : poll_once(0)) {
+    if (e.key == old_key) old_closed = (e.events & EVMGR_CLOSED) != 0;
+  }
+  EXPECT_TRUE(old_closed) << "the socket's waiter was not told its file is gone";
+  const evmgr_key new_key = reg(number, EVMGR_READ, EVMGR_PERSISTENT, 2);
+  ::close(sv[1]);  // the old socket hangs up
+  for (int i = 0; i < 5; ++i) {
+    for (const evmgr_event& e : poll_once(10 * kMs)) {
+      ASSERT_EQ(new_key, e.key);
+      EXPECT_EQ(EVMGR_READ, e.events) << "the old socket's hang-up reached /dev/null's waiter";
+    }
+  }
+  EXPECT_EQ(0, evmgr_fd_unregister(m_, new_key)) << "the persistent waiter was dropped";
+  ::close(keep_alive);
+  ::close(number);
+}
+
 TEST_P(Conformance, ReusedFdNumberStaleKeyDoesNotTouchNewRegistration) {
   Pipe old_pipe;
   Pipe fresh;  // made first, so that it does not take the old number itself

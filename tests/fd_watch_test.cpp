@@ -172,15 +172,33 @@ TEST(FdWatchSync, AFailedArmLeavesTheWatchAsItWasAndSaysWhy) {
   FdWatch watch;
   (void)watches.sync(backend, 3, watch, wanted(evmgr::kRead, ArmMode::kLevel), Resync::kAlways);
   const FdWatch before = watch;
-  backend.next_result = ArmResult{EBADF, true};
+  backend.next_result = ArmResult{ENOMEM, false};
   const auto r =
       watches.sync(backend, 3, watch, wanted(evmgr::kWrite, ArmMode::kOneShot), Resync::kAlways);
-  EXPECT_EQ(EBADF, r.error);
-  EXPECT_TRUE(r.replaced) << "replaced is reported even with an error";
+  EXPECT_EQ(ENOMEM, r.error);
+  EXPECT_FALSE(r.replaced);
   EXPECT_FALSE(r.changed);
+  // The old watch still serves the fd's other waiters.
   EXPECT_EQ(before.tag, watch.tag);
   EXPECT_EQ(before.armed, watch.armed);
   EXPECT_EQ(before.one_shot, watch.one_shot);
+}
+
+// Note [Late events of a dropped watch]: a watch of a replaced file is not
+// ours any more, whether or not the arm on the new file worked.
+TEST(FdWatchSync, AFailedArmOnAReplacedFileForgetsTheOldWatch) {
+  RecordingBackend backend;
+  FdWatches watches;
+  FdWatch watch;
+  (void)watches.sync(backend, 3, watch, wanted(evmgr::kRead, ArmMode::kLevel), Resync::kAlways);
+  ASSERT_NE(0u, watch.tag);
+  backend.next_result = ArmResult{EPERM, true};
+  const auto r =
+      watches.sync(backend, 3, watch, wanted(evmgr::kRead, ArmMode::kOneShot), Resync::kAlways);
+  EXPECT_EQ(EPERM, r.error);
+  EXPECT_TRUE(r.replaced) << "replaced is reported even with an error";
+  EXPECT_EQ(0u, watch.tag) << "a late event of the old file's watch must match nothing";
+  EXPECT_EQ(0u, watch.armed);
 }
 
 TEST(FdWatchSync, NobodyLeftDisarmsALevelWatchOnce) {
@@ -215,19 +233,20 @@ TEST(FdWatchSync, ADeliveredLevelWatchStaysArmed) {
   EXPECT_EQ(evmgr::kRead, watch.armed);
 }
 
-TEST(FdWatchSync, DropForgetsTheWatchButKeepsItsTag) {
+TEST(FdWatchSync, DropForgetsTheWatchAndItsTag) {
   RecordingBackend backend;
   FdWatches watches;
   FdWatch watch;
   (void)watches.sync(backend, 9, watch, wanted(evmgr::kRead, ArmMode::kOneShot), Resync::kAlways);
   watch.always_ready = true;
-  const evmgr::WatchTag tag = watch.tag;
+  ASSERT_NE(0u, watch.tag);
   watches.drop(backend, 9, watch);
   EXPECT_EQ(std::vector<int>{9}, backend.disarms);
   EXPECT_EQ(0u, watch.armed);
   EXPECT_FALSE(watch.one_shot);
   EXPECT_FALSE(watch.always_ready);
-  EXPECT_EQ(tag, watch.tag) << "a late event of the old watch must still match an empty slot";
+  // Note [Late events of a dropped watch]
+  EXPECT_EQ(0u, watch.tag) << "a late event of the old watch must match nothing";
 }
 
 // ---- always-ready fds (Note [Always-ready fds]) -----------------------------

@@ -117,6 +117,7 @@ class FdWatches {
         const ArmResult armed = backend.arm(fd, plan.events, plan.mode, tag);
         result.error = armed.error;
         result.replaced = armed.replaced;
+        if (armed.replaced) forget_old_file(watch);  // whether or not the arm failed
         if (armed.error != 0) break;
         watch.tag = tag;
         watch.armed = static_cast<std::uint8_t>(plan.events);
@@ -136,14 +137,29 @@ class FdWatches {
   }
 
   // Drops fd's watch (its file is gone, or its waiters were failed): the
-  // kernel forgets it and the fd is no longer always ready. The tag stays,
-  // so a late event of the old watch still finds a matching, empty slot.
+  // kernel forgets it and the fd is no longer always ready.
   template <class B>
   void drop(B& backend, int fd, FdWatch& watch) noexcept {
     backend.disarm(fd);
+    forget_old_file(watch);
+    watch.always_ready = false;
+  }
+
+  // Note [Late events of a dropped watch]
+  // ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+  // A watch dropped because its file is gone may live on in the kernel:
+  // epoll keys a watch by (number, open file), and once the number names
+  // another file the old watch cannot be deleted by number; it lasts as
+  // long as a dup() keeps the old file open, and reports its events under
+  // the old tag. So a dropped or replaced watch's tag is forgotten (0: no
+  // watch of ours): a later waiter on the number, on a file the back-end
+  // may refuse (always ready, never armed, so no new tag), must not take
+  // the old file's hang-up for its own (the fuzzer found a persistent
+  // waiter on /dev/null failed that way).
+  static void forget_old_file(FdWatch& watch) noexcept {
     watch.armed = 0;
     watch.one_shot = false;
-    watch.always_ready = false;
+    watch.tag = 0;
   }
 
   // After fork: the kernel object is new and holds no watch.
