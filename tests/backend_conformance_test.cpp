@@ -490,6 +490,35 @@ TEST_P(Conformance, LateEventsOfADroppedWatchDoNotReachTheNumbersNewFile) {
   ::close(number);
 }
 
+// A number that named /dev/null (always ready, Note [Always-ready fds]),
+// whose waiter left before any poll, then names a pipe: its new one-shot
+// waiter is the pipe's, woken once by the pipe's data and then gone.
+TEST_P(Conformance, AOneShotWaiterOnANumberThatWasAlwaysReadyIsWokenOnceByItsOwnFile) {
+  Pipe p;
+  const int number = p.r;
+  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(null_fd, 0);
+  ASSERT_EQ(number, dup2(null_fd, number));  // the pipe's read end is gone
+  ::close(null_fd);
+  const evmgr_key null_key = reg(number, EVMGR_READ, EVMGR_PERSISTENT, 1);
+  EXPECT_EQ(0, evmgr_fd_unregister(m_, null_key));
+  Pipe fresh;
+  ASSERT_EQ(number, dup2(fresh.r, number));  // the number names a pipe now
+  fresh.close_read();
+  fresh.r = number;
+  p.r = -1;
+  const evmgr_key key = reg(number, EVMGR_READ, EVMGR_ONESHOT, 2);
+  EXPECT_TRUE(poll_once(0).empty()) << "an empty pipe served as always ready";
+  ASSERT_TRUE(fresh.put());
+  const auto evs = poll_until(1);
+  ASSERT_EQ(1u, evs.size());
+  EXPECT_EQ(key, evs[0].key);
+  EXPECT_EQ(2u, evs[0].token);
+  EXPECT_TRUE(evs[0].events & EVMGR_READ);
+  EXPECT_EQ(0u, evmgr_pending_count(m_));
+  EXPECT_TRUE(poll_once(10 * kMs).empty()) << "a fired one-shot waiter came back";
+}
+
 TEST_P(Conformance, ReusedFdNumberStaleKeyDoesNotTouchNewRegistration) {
   Pipe old_pipe;
   Pipe fresh;  // made first, so that it does not take the old number itself

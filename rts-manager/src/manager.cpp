@@ -399,6 +399,12 @@ int Manager::register_fd(int fd, Events interest, bool persistent, std::uintptr_
     release(*node);
     return synced.error;
   }
+  // The kernel watches the number's file now: an always-ready mark left by
+  // an earlier, unpollable file there (cleared lazily once it has no
+  // waiter) must go, or the next poll would serve this waiter as always
+  // ready, a one-shot one without taking it off the fd (the fuzzer found
+  // it released yet still listed, its slot later reused).
+  if (!always_ready) slot->watch.always_ready = false;
   if (!record && slot->waiters.empty() && always_ready) slot->file.record(fd);
   if (const auto sweep = closed_fds_.next_due(true); polling_ && sweep && *sweep < wait_until_) {
     (void)kick();  // the blocked wait must end in time for the sweep
