@@ -519,6 +519,34 @@ TEST_P(Conformance, AOneShotWaiterOnANumberThatWasAlwaysReadyIsWokenOnceByItsOwn
   EXPECT_TRUE(poll_once(10 * kMs).empty()) << "a fired one-shot waiter came back";
 }
 
+// The same when the socket's waiter leaves by unregistering: the disarm
+// cannot reach the old watch either (the number names /dev/null by then).
+TEST_P(Conformance, LateEventsOfADisarmedWatchDoNotReachTheNumbersNewFile) {
+  evmgr_set_closed_fd_check_interval(m_, 0);
+  int sv[2];
+  ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+  const int number = sv[0];
+  const evmgr_key old_key = reg(number, EVMGR_READ | EVMGR_WRITE, EVMGR_PERSISTENT, 1);
+  const int keep_alive = dup(number);
+  ASSERT_GE(keep_alive, 0);
+  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(null_fd, 0);
+  ASSERT_EQ(number, dup2(null_fd, number));
+  ::close(null_fd);
+  EXPECT_EQ(0, evmgr_fd_unregister(m_, old_key));
+  const evmgr_key new_key = reg(number, EVMGR_READ, EVMGR_PERSISTENT, 2);
+  ::close(sv[1]);  // the old socket hangs up
+  for (int i = 0; i < 5; ++i) {
+    for (const evmgr_event& e : poll_once(10 * kMs)) {
+      ASSERT_EQ(new_key, e.key);
+      EXPECT_EQ(EVMGR_READ, e.events) << "the old socket's hang-up reached /dev/null's waiter";
+    }
+  }
+  EXPECT_EQ(0, evmgr_fd_unregister(m_, new_key)) << "the persistent waiter was dropped";
+  ::close(keep_alive);
+  ::close(number);
+}
+
 TEST_P(Conformance, ReusedFdNumberStaleKeyDoesNotTouchNewRegistration) {
   Pipe old_pipe;
   Pipe fresh;  // made first, so that it does not take the old number itself

@@ -109,7 +109,7 @@ class FdWatches {
         break;
       case SyncPlan::Op::kDisarm:
         backend.disarm(fd);
-        watch.armed = 0;
+        forget_old_file(watch);  // the kernel may keep it: Note [Late events of a dropped watch]
         result.changed = true;
         break;
       case SyncPlan::Op::kArm: {
@@ -117,7 +117,10 @@ class FdWatches {
         const ArmResult armed = backend.arm(fd, plan.events, plan.mode, tag);
         result.error = armed.error;
         result.replaced = armed.replaced;
-        if (armed.replaced) forget_old_file(watch);  // whether or not the arm failed
+        // A watch of another file, whether or not the arm failed; EPERM:
+        // this file cannot be watched, so any watch of the number is
+        // another file's (Note [Late events of a dropped watch]).
+        if (armed.replaced || armed.error == EPERM) forget_old_file(watch);
         if (armed.error != 0) break;
         watch.tag = tag;
         watch.armed = static_cast<std::uint8_t>(plan.events);
@@ -147,15 +150,17 @@ class FdWatches {
 
   // Note [Late events of a dropped watch]
   // ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
-  // A watch dropped because its file is gone may live on in the kernel:
-  // epoll keys a watch by (number, open file), and once the number names
-  // another file the old watch cannot be deleted by number; it lasts as
-  // long as a dup() keeps the old file open, and reports its events under
-  // the old tag. So a dropped or replaced watch's tag is forgotten (0: no
-  // watch of ours): a later waiter on the number, on a file the back-end
-  // may refuse (always ready, never armed, so no new tag), must not take
-  // the old file's hang-up for its own (the fuzzer found a persistent
-  // waiter on /dev/null failed that way).
+  // A watch we drop or disarm may live on in the kernel: epoll keys a
+  // watch by (number, open file), and once the number names another file
+  // the old watch cannot be deleted by number; it lasts as long as a dup()
+  // keeps the old file open, and reports its events under the old tag (a
+  // one-shot watch left armed when its last waiter went may fire once
+  // more, too). So the tag of a dropped, disarmed or replaced watch is
+  // forgotten (0: no watch of ours), as is the tag of a number whose file
+  // the back-end refuses (EPERM): a later waiter on the number, on a file
+  // the back-end refuses (always ready, never armed, so no new tag), must
+  // not take the old file's hang-up for its own (the fuzzer found
+  // persistent waiters on /dev/null failed that way, twice).
   static void forget_old_file(FdWatch& watch) noexcept {
     watch.armed = 0;
     watch.one_shot = false;
