@@ -175,6 +175,7 @@ void forget_all(IoUringState& s) noexcept {
   s.cqes = nullptr;
   s.sq_map = s.cq_map = s.sqe_map = nullptr;
   s.sq_map_size = s.cq_map_size = s.sqe_map_size = 0;
+  s.mapped_by = 0;
   s.polls.clear();
 }
 
@@ -317,6 +318,7 @@ int open_all(IoUringState& s) noexcept {
     s.cq_map = single ? s.sq_map : map_ring(s.ring_fd, s.cq_map_size, IORING_OFF_CQ_RING);
     s.sqe_map_size = p.sq_entries * sizeof(io_uring_sqe);
     s.sqe_map = map_ring(s.ring_fd, s.sqe_map_size, IORING_OFF_SQES);
+    s.mapped_by = getpid();
     if (s.sq_map == nullptr || s.cq_map == nullptr || s.sqe_map == nullptr) err = errno;
   }
   if (err == 0) {
@@ -441,11 +443,19 @@ IoUringBackend::~Backend() {
 
 template <>
 int IoUringBackend::after_fork() noexcept {
-  // Note [io_uring requests], Fork: the mappings are not in the child
-  // (MADV_DONTFORK); the fds are the child's copies of the parent's.
-  if (state_.wake_fd >= 0) (void)::close(state_.wake_fd);
-  if (state_.ring_fd >= 0) (void)::close(state_.ring_fd);
-  io_uring_detail::forget_all(state_);
+  if (state_.mapped_by == getpid()) {
+    // Called without a fork: the ring and its mappings are ours. Unmap
+    // them too, or they would keep the ring, and every file its pending
+    // polls hold, alive for good (the fuzzer found a pipe's write end
+    // that never saw its reader go).
+    io_uring_detail::close_all(state_);
+  } else {
+    // Note [io_uring requests], Fork: the mappings are not in the child
+    // (MADV_DONTFORK); the fds are the child's copies of the parent's.
+    if (state_.wake_fd >= 0) (void)::close(state_.wake_fd);
+    if (state_.ring_fd >= 0) (void)::close(state_.ring_fd);
+    io_uring_detail::forget_all(state_);
+  }
   return io_uring_detail::open_all(state_);
 }
 

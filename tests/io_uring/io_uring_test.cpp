@@ -145,6 +145,26 @@ TEST_F(IoUring, AClosedFdsPendingPollKeepsItsFileUntilTheCheckCancelsIt) {
   EXPECT_EQ(0, ::read(s.b, &c, 1)) << "end of file once the poll is gone";
 }
 
+// evmgr_after_fork called without a fork (in the process that made the
+// ring): the old ring must go, with the files its polls held, instead of
+// living on through its mappings.
+TEST_F(IoUring, AfterForkWithoutAForkReleasesTheOldRingsFiles) {
+  SocketPair s;
+  evmgr_key key;
+  ASSERT_EQ(0, evmgr_fd_register(m_, s.a, EVMGR_READ, EVMGR_ONESHOT, 5, &key));
+  evmgr_event ev;
+  ASSERT_EQ(0, evmgr_poll(m_, 0, &ev, 1));  // the poll holds the socket now
+  ASSERT_EQ(0, evmgr_fd_unregister(m_, key));
+  ASSERT_EQ(0, ::close(s.a));  // the unregistration's removal is not sent yet
+  s.a = -1;
+  ASSERT_EQ(0, evmgr_after_fork(m_));
+  // The old ring is torn down by a kernel worker: give it a moment.
+  struct pollfd q = {s.b, POLLIN, 0};
+  ASSERT_EQ(1, ::poll(&q, 1, 2000)) << "the old ring still holds the socket";
+  char c;
+  EXPECT_EQ(0, ::read(s.b, &c, 1)) << "end of file once the old ring is gone";
+}
+
 TEST_F(IoUring, AReusedNumbersPendingPollIsCancelledOnCheckAndItsFileReleased) {
   // The number is taken by another socket (dup2) while a poll on the old
   // one is in the kernel: the old socket lives on in that poll only. The

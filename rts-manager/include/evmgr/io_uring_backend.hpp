@@ -13,6 +13,8 @@
 
 #include <linux/io_uring.h>
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 
@@ -86,6 +88,7 @@ struct IoUringState {
   std::size_t cq_map_size = 0;
   void* sqe_map = nullptr;
   std::size_t sqe_map_size = 0;
+  pid_t mapped_by = 0;        // the process the mappings belong to
 
   PollTable polls;
 };
