@@ -88,6 +88,15 @@ class Conformance : public ::testing::TestWithParam<evmgr_backend> {
     EXPECT_EQ(ENOENT, evmgr_fd_unregister(m_, key)) << "the registration must be gone";
   }
 
+  // `number` names /dev/null from now on (what it named before is closed
+  // there, unless something else keeps it open).
+  static void dup2_dev_null_onto(int number) {
+    const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(null_fd, 0);
+    ASSERT_EQ(number, dup2(null_fd, number));
+    ::close(null_fd);
+  }
+
   static const evmgr_event* find_token(const std::vector<evmgr_event>& evs, uintptr_t token) {
     for (const evmgr_event& e : evs) {
       if (e.token == token) return &e;
@@ -453,53 +462,13 @@ TEST_P(Conformance, ReusedFdNumberWhileOldFileLivesOnViaDupHasNoCrossTalk) {
   ::close(keep_alive);
 }
 
-// Note [Late events of a dropped watch]: the old file of a reused number
-// lives on through a dup() and then hangs up. Its watch may still be in the
-// kernel (epoll cannot delete it by number any more); its events must not
-// reach a persistent waiter on the number's new file, here /dev/null,
-// which no back-end arms (always ready).
-TEST_P(Conformance, LateEventsOfADroppedWatchDoNotReachTheNumbersNewFile) {
-  evmgr_set_closed_fd_check_interval(m_, 0);
-  int sv[2];
-  ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-  const int number = sv[0];
-  const evmgr_key old_key = reg(number, EVMGR_READ | EVMGR_WRITE, EVMGR_PERSISTENT, 1);
-  (void)poll_once(0);  // the socket is writable: io_uring's poll is sent
-  const int keep_alive = dup(number);
-  ASSERT_GE(keep_alive, 0);
-  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  ASSERT_GE(null_fd, 0);
-  ASSERT_EQ(number, dup2(null_fd, number));
-  ::close(null_fd);
-  ASSERT_EQ(0, evmgr_check_closed_fds(m_));
-  bool old_closed = false;
-  for (const evmgr_event& e : poll_once(0)) {
-    if (e.key == old_key) old_closed = (e.events & EVMGR_CLOSED) != 0;
-  }
-  EXPECT_TRUE(old_closed) << "the socket's waiter was not told its file is gone";
-  const evmgr_key new_key = reg(number, EVMGR_READ, EVMGR_PERSISTENT, 2);
-  ::close(sv[1]);  // the old socket hangs up
-  for (int i = 0; i < 5; ++i) {
-    for (const evmgr_event& e : poll_once(10 * kMs)) {
-      ASSERT_EQ(new_key, e.key);
-      EXPECT_EQ(EVMGR_READ, e.events) << "the old socket's hang-up reached /dev/null's waiter";
-    }
-  }
-  EXPECT_EQ(0, evmgr_fd_unregister(m_, new_key)) << "the persistent waiter was dropped";
-  ::close(keep_alive);
-  ::close(number);
-}
-
 // A number that named /dev/null (always ready, Note [Always-ready fds]),
 // whose waiter left before any poll, then names a pipe: its new one-shot
 // waiter is the pipe's, woken once by the pipe's data and then gone.
 TEST_P(Conformance, AOneShotWaiterOnANumberThatWasAlwaysReadyIsWokenOnceByItsOwnFile) {
   Pipe p;
   const int number = p.r;
-  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  ASSERT_GE(null_fd, 0);
-  ASSERT_EQ(number, dup2(null_fd, number));  // the pipe's read end is gone
-  ::close(null_fd);
+  dup2_dev_null_onto(number);  // the pipe's read end is gone
   const evmgr_key null_key = reg(number, EVMGR_READ, EVMGR_PERSISTENT, 1);
   EXPECT_EQ(0, evmgr_fd_unregister(m_, null_key));
   Pipe fresh;
@@ -519,32 +488,67 @@ TEST_P(Conformance, AOneShotWaiterOnANumberThatWasAlwaysReadyIsWokenOnceByItsOwn
   EXPECT_TRUE(poll_once(10 * kMs).empty()) << "a fired one-shot waiter came back";
 }
 
-// The same when the socket's waiter leaves by unregistering: the disarm
-// cannot reach the old watch either (the number names /dev/null by then).
-TEST_P(Conformance, LateEventsOfADisarmedWatchDoNotReachTheNumbersNewFile) {
-  evmgr_set_closed_fd_check_interval(m_, 0);
-  int sv[2];
-  ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-  const int number = sv[0];
-  const evmgr_key old_key = reg(number, EVMGR_READ | EVMGR_WRITE, EVMGR_PERSISTENT, 1);
-  const int keep_alive = dup(number);
-  ASSERT_GE(keep_alive, 0);
-  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  ASSERT_GE(null_fd, 0);
-  ASSERT_EQ(number, dup2(null_fd, number));
-  ::close(null_fd);
-  EXPECT_EQ(0, evmgr_fd_unregister(m_, old_key));
-  const evmgr_key new_key = reg(number, EVMGR_READ, EVMGR_PERSISTENT, 2);
-  ::close(sv[1]);  // the old socket hangs up
-  for (int i = 0; i < 5; ++i) {
-    for (const evmgr_event& e : poll_once(10 * kMs)) {
-      ASSERT_EQ(new_key, e.key);
-      EXPECT_EQ(EVMGR_READ, e.events) << "the old socket's hang-up reached /dev/null's waiter";
-    }
+// Note [Late events of a dropped watch]: a socket's number comes to name
+// /dev/null while a dup() keeps the socket open, and the socket then hangs
+// up. Its watch may still be in the kernel (epoll cannot delete it by
+// number any more); its events must not reach a persistent waiter on the
+// number's new file, which no back-end arms (always ready).
+class SocketNumberTakenByDevNull : public Conformance {
+ protected:
+  void SetUp() override {
+    Conformance::SetUp();
+    evmgr_set_closed_fd_check_interval(m_, 0);
+    ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv_));
+    number_ = sv_[0];
+    old_key_ = reg(number_, EVMGR_READ | EVMGR_WRITE, EVMGR_PERSISTENT, 1);
+    (void)poll_once(0);  // the socket is writable: io_uring's poll is sent
+    keep_alive_ = dup(number_);
+    ASSERT_GE(keep_alive_, 0);
+    dup2_dev_null_onto(number_);
   }
-  EXPECT_EQ(0, evmgr_fd_unregister(m_, new_key)) << "the persistent waiter was dropped";
-  ::close(keep_alive);
-  ::close(number);
+  void TearDown() override {
+    ::close(keep_alive_);
+    ::close(number_);
+    ::close(sv_[1]);
+    Conformance::TearDown();
+  }
+  // A persistent reader on /dev/null hears only its own readiness, before
+  // and after the old socket hangs up, and stays registered.
+  void expect_the_hang_up_reaches_nobody() {
+    const evmgr_key new_key = reg(number_, EVMGR_READ, EVMGR_PERSISTENT, 2);
+    ::close(sv_[1]);  // the old socket hangs up
+    sv_[1] = -1;
+    for (int i = 0; i < 5; ++i) {
+      for (const evmgr_event& e : poll_once(10 * kMs)) {
+        ASSERT_EQ(new_key, e.key);
+        EXPECT_EQ(EVMGR_READ, e.events) << "the old socket's hang-up reached /dev/null's waiter";
+      }
+    }
+    EXPECT_EQ(0, evmgr_fd_unregister(m_, new_key)) << "the persistent waiter was dropped";
+  }
+
+  int sv_[2] = {-1, -1};
+  int number_ = -1;
+  int keep_alive_ = -1;
+  evmgr_key old_key_ = 0;
+};
+
+// The socket's waiter is told by the closed-fd check, which drops its watch.
+TEST_P(SocketNumberTakenByDevNull, AfterTheCheckDroppedTheOldWatch) {
+  ASSERT_EQ(0, evmgr_check_closed_fds(m_));
+  bool old_closed = false;
+  for (const evmgr_event& e : poll_once(0)) {
+    if (e.key == old_key_) old_closed = (e.events & EVMGR_CLOSED) != 0;
+  }
+  EXPECT_TRUE(old_closed) << "the socket's waiter was not told its file is gone";
+  expect_the_hang_up_reaches_nobody();
+}
+
+// The socket's waiter leaves by unregistering: the disarm cannot reach the
+// old watch either (the number names /dev/null by then).
+TEST_P(SocketNumberTakenByDevNull, AfterAnUnregistrationDisarmedIt) {
+  EXPECT_EQ(0, evmgr_fd_unregister(m_, old_key_));
+  expect_the_hang_up_reaches_nobody();
 }
 
 TEST_P(Conformance, ReusedFdNumberStaleKeyDoesNotTouchNewRegistration) {
@@ -1393,6 +1397,12 @@ TEST_P(Conformance, CheckWithNothingRegisteredDoesNothing) {
   EXPECT_TRUE(poll_once(0).empty());
   EXPECT_EQ(0, evmgr_timer_cancel(m_, t));
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, SocketNumberTakenByDevNull,
+                         ::testing::ValuesIn(backends_under_test()),
+                         [](const ::testing::TestParamInfo<evmgr_backend>& param_info) {
+                           return backend_param_name(param_info.param);
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Backends, ReusedNumber, ::testing::ValuesIn(backends_under_test()),
                          [](const ::testing::TestParamInfo<evmgr_backend>& param_info) {
