@@ -158,9 +158,13 @@ struct Lib {
 
 // ---- (1) evmgr through the C ABI ---------------------------------------------------
 
+// Single-threaded mode (EVMGR_SINGLE_THREADED: no lock), as the RTS uses
+// it; the back-end is epoll unless said.
 struct EvmgrLib {
-  explicit EvmgrLib(bool one_shot_mode) : one_shot(one_shot_mode) {}
+  explicit EvmgrLib(bool one_shot_mode, evmgr_backend which = EVMGR_BACKEND_EPOLL)
+      : one_shot(one_shot_mode), backend(which) {}
   bool one_shot;
+  evmgr_backend backend;
   bool timers = false;
   evmgr_manager* mgr = nullptr;
   std::vector<evmgr_key> keys, timer_keys;
@@ -168,7 +172,7 @@ struct EvmgrLib {
 
   void setup(const RunConfig& c) {
     timers = c.timers;
-    check(evmgr_new(EVMGR_BACKEND_EPOLL, &mgr), "evmgr_new");
+    check(evmgr_new_with(backend, EVMGR_SINGLE_THREADED, &mgr), "evmgr_new_with");
     // Diagnostics: EVMGR_BENCH_FD_CHECK_NS overrides the closed-fd check
     // period (0 turns it off); the default (250 ms) is what is measured.
     if (const char* v = std::getenv("EVMGR_BENCH_FD_CHECK_NS")) {
@@ -400,7 +404,16 @@ int mode_pipes(int reps, long writes, const std::vector<int>& ns, const std::vec
       {"evmgr one-shot", [&](const RunConfig& c) { evo.setup(c); }, [&] { evo.loop_once(); },
        [&] { evo.teardown(); }},
   };
-  const std::size_t kRaw = 0, kEvP = 1, kLibev = 2, kLibevent = 3, kRawO = 4, kEvO = 5;
+  const std::size_t kRaw = 0, kEvP = 1, kLibev = 2, kLibevent = 3, kRawO = 4, kEvO = 5, kEvU = 6;
+  // io_uring one-shot (issue 12's target: <= 1.1x raw epoll LT), where the
+  // kernel allows a ring.
+  EvmgrLib evu(true, EVMGR_BACKEND_IO_URING);
+  const bool with_io_uring = evmgr_backend_available(EVMGR_BACKEND_IO_URING) != 0;
+  if (with_io_uring) {
+    libs.push_back({"evmgr io_uring one-shot", [&](const RunConfig& c) { evu.setup(c); },
+                    [&] { evu.loop_once(); }, [&] { evu.teardown(); }});
+  }
+  const std::size_t kFullSet = with_io_uring ? 7 : 6;
   if (const char* only = std::getenv("EVMGR_BENCH_ONLY")) {  // debugging: one library
     std::vector<Lib> kept;
     for (Lib& l : libs)
@@ -414,7 +427,8 @@ int mode_pipes(int reps, long writes, const std::vector<int>& ns, const std::vec
   struct Row {
     std::string head;
     std::vector<double> cpu, wall, mallocs;  // per library: medians / worst
-    std::vector<double> ratio_raw, ratio_libev, ratio_libevent, ratio_oneshot;  // paired
+    std::vector<double> ratio_raw, ratio_libev, ratio_libevent, ratio_oneshot,
+        ratio_io_uring;  // paired
   };
   std::vector<Row> rows;
   bool all_met = true;
@@ -475,11 +489,12 @@ int mode_pipes(int reps, long writes, const std::vector<int>& ns, const std::vec
           row.wall.push_back(median(wall[li]));
           row.mallocs.push_back(*std::max_element(mallocs[li].begin(), mallocs[li].end()));
         }
-        if (libs.size() == 6) {
+        if (libs.size() == kFullSet) {
           row.ratio_raw = paired(cpu[kEvP], cpu[kRaw]);
           row.ratio_libev = paired(cpu[kEvP], cpu[kLibev]);
           row.ratio_libevent = paired(cpu[kEvP], cpu[kLibevent]);
           row.ratio_oneshot = paired(cpu[kEvO], cpu[kRawO]);
+          if (with_io_uring) row.ratio_io_uring = paired(cpu[kEvU], cpu[kRaw]);
         }
         rows.push_back(row);
         std::fprintf(stderr, "done N=%d A=%d timers=%d\n", n, a, t);
@@ -511,14 +526,14 @@ int mode_pipes(int reps, long writes, const std::vector<int>& ns, const std::vec
   print_table([](const Row& row, std::size_t li) {
     std::printf(" %.0f (%.2fx) |", row.cpu[li], row.cpu[li] / row.cpu[kRaw]);
   });
-  if (libs.size() == 6) {
+  if (libs.size() == kFullSet) {
     std::printf("\n### fd-event targets: paired per-repetition ratios, median "
                 "[quartiles] over %d runs\n\n",
                 reps);
     std::printf("| N | A | timers | fds | evmgr persistent / raw epoll LT | <= 1.25 | evmgr "
                 "persistent / libev | evmgr persistent / libevent | <= 1 (both) | evmgr one-shot "
-                "/ raw epoll one-shot |\n"
-                "|---:|---:|:---:|:---|---:|:---|---:|---:|:---|---:|\n");
+                "/ raw epoll one-shot | evmgr io_uring one-shot / raw epoll LT | <= 1.1 |\n"
+                "|---:|---:|:---:|:---|---:|:---|---:|---:|:---|---:|---:|:---|\n");
     for (const Row& row : rows) {
       std::vector<double> worse(row.ratio_libev.size());
       for (std::size_t i = 0; i < worse.size(); ++i) {
@@ -526,10 +541,14 @@ int mode_pipes(int reps, long writes, const std::vector<int>& ns, const std::vec
       }
       const std::string v1 = verdict(row.ratio_raw, 1.25, &all_met);
       const std::string v2 = verdict(worse, 1.0, &all_met);
-      std::printf("%s %s | %s | %s | %s | %s | %s |\n", row.head.c_str(),
+      bool io_uring_met = true;  // reported, not part of the exit status
+      const std::string v3 =
+          with_io_uring ? verdict(row.ratio_io_uring, 1.1, &io_uring_met) : std::string("-");
+      std::printf("%s %s | %s | %s | %s | %s | %s | %s | %s |\n", row.head.c_str(),
                   spread(row.ratio_raw).c_str(), v1.c_str(), spread(row.ratio_libev).c_str(),
                   spread(row.ratio_libevent).c_str(), v2.c_str(),
-                  spread(row.ratio_oneshot).c_str());
+                  spread(row.ratio_oneshot).c_str(),
+                  with_io_uring ? spread(row.ratio_io_uring).c_str() : "-", v3.c_str());
     }
   }
   std::printf("\n### fd events: wall-clock ns per event (median of %d runs), for reference\n\n",
